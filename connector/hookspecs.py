@@ -1,0 +1,37 @@
+"""The plugin hooks. A plugin implements any of them with ``@connector.hookimpl``.
+
+Adapters come in through ``connector_register_adapters``; the event hooks let a third
+party react to the workflow without writing an adapter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from connector.registry import Register
+
+hookspec = pluggy.HookspecMarker("connector")
+hookimpl = pluggy.HookimplMarker("connector")
+
+
+@hookspec
+def connector_register_adapters(register: Register) -> None:
+    """Register ERP and agency adapter factories by name with ``register.erp`` / ``.agency``."""
+
+
+@hookspec
+def connector_claim_moved(link: str, claim: dict[str, Any], old: str | None, new: str) -> None:
+    """A claim changed list (``old`` is None when it first enters one)."""
+
+
+@hookspec(firstresult=True)
+def connector_veto_transfer(link: str, claim: dict[str, Any]) -> str | None:
+    """Return a reason to keep this claim from being transferred now; None lets it go."""
+
+
+@hookspec
+def connector_case_transferred(link: str, claim: dict[str, Any], agency_case_id: str) -> None:
+    """The agency accepted a claim as a case."""

@@ -1,0 +1,127 @@
+"""The adapter contract: what an ERP adapter and an agency adapter must offer the engine.
+
+Adapters only translate between a wire format and the domain models; they never decide
+what a case is. Reads come as pages (streamed, never a whole company at once) filtered by
+a change-time cursor; writes carry an idempotency ``reference`` derived from stable ids.
+Optional abilities are declared as capabilities, so the engine and the CLI can say
+"this agency's API cannot withdraw" up front instead of failing late (R6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ValidationError
+
+from connector.domain import AgencyCase, CaseRequest, Company, Customer, Invoice, ReminderLetter
+from connector.rules import AgencyRequirements
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class Capability(StrEnum):
+    """Optional abilities an adapter may declare."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    WITHDRAW = "withdraw"
+    WEBHOOKS = "webhooks"
+    STATUS_WRITEBACK = "status_writeback"
+    VOUCHERS = "vouchers"
+    PROPOSALS = "proposals"
+    WRITE_OFFS = "write_offs"
+    DIRECT_PAYMENTS = "direct_payments"
+    CREDIT_NOTES = "credit_notes"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record the adapter received but could not turn into a domain model."""
+
+    resource: str
+    key: str
+    reason: str
+    raw: dict[str, Any]
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a read: the records that parsed, and those that did not."""
+
+    items: list[T]
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def parse_page(
+    model: type[T], resource: str, raws: Sequence[dict[str, Any]], key_field: str = "id"
+) -> Page[T]:
+    """Validate a page of translated records; a bad one is set aside, never fatal."""
+    page: Page[T] = Page(items=[])
+    for raw in raws:
+        try:
+            page.items.append(model.model_validate(raw))
+        except ValidationError as exc:
+            reason = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            )
+            page.rejected.append(
+                Rejected(resource, str(raw.get(key_field, "?")), reason, dict(raw))
+            )
+    return page
+
+
+@runtime_checkable
+class ErpAdapter(Protocol):
+    """An accounting system, read by change-time cursor and written with idempotency keys."""
+
+    capabilities: frozenset[Capability]
+
+    def company(self) -> Company:
+        """The company settings: time zone, dunning setup, auto-transfer (R1, R2)."""
+        ...
+
+    def customers(self, changed_since: datetime | None) -> Iterator[Page[Customer]]:
+        """Customers changed after ``changed_since`` (all if None), page by page."""
+        ...
+
+    def customers_by_number(self, numbers: Sequence[str]) -> list[Customer]:
+        """Fresh customer cards by number: address edits may not move the change time."""
+        ...
+
+    def invoices(self, changed_since: datetime | None) -> Iterator[Page[Invoice]]:
+        """Outgoing invoices and credit notes whose balance or data changed, page by page."""
+        ...
+
+    def letters(self, changed_since: datetime | None) -> Iterator[Page[ReminderLetter]]:
+        """Reminder-flow letters (reminder, dunning letter, notice) sent since, page by page."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@runtime_checkable
+class AgencyAdapter(Protocol):
+    """A debt-collection agency: registers cases idempotently by reference."""
+
+    capabilities: frozenset[Capability]
+    requirements: AgencyRequirements
+    portal: str
+    """Where a user does what the API cannot (R6), e.g. the agency's customer web."""
+
+    def find_case(self, reference: str) -> AgencyCase | None:
+        """The case registered under ``reference``, if any: the retry check of DESIGN rule 3."""
+        ...
+
+    def register_case(self, request: CaseRequest) -> AgencyCase:
+        """Register a case; raises CaseRejected for data the creditor must fix."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...

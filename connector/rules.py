@@ -1,0 +1,194 @@
+"""The business rules of SPEC §2 as pure functions: no I/O, no clock of their own.
+
+Every function takes today's date (in the company's zone) or the current time as an argument,
+so a test can pin each rule on its edge days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from connector.domain import (
+    ClaimList,
+    Company,
+    Customer,
+    DunningSetup,
+    Invoice,
+    InvoiceKind,
+    LetterKind,
+    ReminderLetter,
+)
+
+REMINDER_READY_DAYS = 14
+"""R1b: with only the reminder enabled, an invoice is ready on day 14 after its due date."""
+
+DEFAULT_GRACE = timedelta(hours=2)
+"""R5: how long an approved claim waits before it is transferred."""
+
+_COLLECTION_LETTERS = {
+    LetterKind.DUNNING_LETTER: "dunning_letter",
+    LetterKind.COLLECTION_NOTICE: "collection_notice",
+}
+
+
+def dunning_for(company: Company, customer: Customer) -> DunningSetup:
+    """The setup that applies to the customer: their own if set, else the company's (R1)."""
+    return customer.dunning if customer.dunning is not None else company.dunning
+
+
+def ready_date(
+    invoice: Invoice, setup: DunningSetup, letters: Iterable[ReminderLetter]
+) -> date | None:
+    """The day the invoice becomes ready for collection, or None while it is not (R1).
+
+    R1c reads "the last such letter sent": every enabled collection letter (dunning letter,
+    collection notice) must have been sent, and the invoice is ready the day after the due
+    date of the last one. Until then it is still in the reminder flow.
+    """
+    if setup.letters_enabled:
+        enabled = {
+            kind
+            for kind, flag in _COLLECTION_LETTERS.items()
+            if getattr(setup, flag)
+        }
+        sent = [letter for letter in letters if letter.kind in enabled]
+        if {letter.kind for letter in sent} != enabled:
+            return None
+        return max(letter.due_date for letter in sent) + timedelta(days=1)
+    if setup.reminder:
+        return invoice.due_date + timedelta(days=REMINDER_READY_DAYS)
+    return invoice.due_date + timedelta(days=1)
+
+
+def is_open_claim(invoice: Invoice) -> bool:
+    """An invoice that can be collected at all: a live invoice with money still owed."""
+    return invoice.kind is InvoiceKind.INVOICE and not invoice.deleted and invoice.balance > 0
+
+
+def invoice_problem(invoice: Invoice) -> str | None:
+    """Why an ERP invoice cannot be a claim however long it waits, or None if it can."""
+    if invoice.kind is InvoiceKind.CREDIT_NOTE:
+        return None
+    if invoice.amount <= 0:
+        return f"invoice {invoice.invoice_no} has a non-positive amount {invoice.amount}"
+    if invoice.balance < 0:
+        return f"invoice {invoice.invoice_no} has a negative balance {invoice.balance}"
+    if invoice.balance > invoice.amount:
+        return (
+            f"invoice {invoice.invoice_no} has a balance {invoice.balance} "
+            f"above its amount {invoice.amount}"
+        )
+    return None
+
+
+def entry_list(
+    invoice: Invoice,
+    customer: Customer,
+    company: Company,
+    letters: Iterable[ReminderLetter],
+    today: date,
+) -> ClaimList | None:
+    """The list a not-yet-known invoice enters today, or None if it enters none yet.
+
+    R11 keeps an excluded customer's invoices out of every list; R10 lets a user send an
+    invoice from the reminder flow at once; R2 sends ready invoices straight to Approved.
+    """
+    if not customer.transfer_to_agency or not is_open_claim(invoice):
+        return None
+    if invoice_problem(invoice) is not None:
+        return None
+    if not invoice.collect_requested:
+        ready = ready_date(invoice, dunning_for(company, customer), letters)
+        if ready is None or today < ready:
+            return None
+    return ClaimList.APPROVED if company.auto_transfer else ClaimList.DRAFT
+
+
+def transfer_due(approved_at: datetime, now: datetime, grace: timedelta = DEFAULT_GRACE) -> bool:
+    """R5: an approved claim is transferred once its grace window has fully passed.
+
+    Elapsed time, not wall-clock: both are aware datetimes, so a DST shift changes nothing.
+    """
+    return now - approved_at >= grace
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """One named reason a claim cannot be transferred (R7)."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
+class AgencyRequirements:
+    """What the agency demands of a case before it takes it (SPEC §6)."""
+
+    currencies: frozenset[str] = frozenset({"NOK"})
+    business_needs_org_number: bool = True
+
+
+_ADDRESS_FIELDS = (
+    ("line1", "address line"),
+    ("postal_code", "postal code"),
+    ("city", "city"),
+    ("country", "country"),
+)
+
+
+def obstacles(
+    invoice: Invoice, customer: Customer | None, requirements: AgencyRequirements
+) -> list[Obstacle]:
+    """Everything that would make the agency refuse this claim, each named exactly (R7)."""
+    found: list[Obstacle] = []
+    if customer is None:
+        return [
+            Obstacle(
+                "unknown_customer",
+                f"customer {invoice.customer_no} of invoice {invoice.invoice_no} "
+                "is not known in the ERP",
+                "customer_no",
+            )
+        ]
+    who = f"customer {customer.number} ({customer.name})"
+    if not customer.name.strip():
+        found.append(Obstacle("missing_field", f"customer {customer.number}: name is missing",
+                              "name"))
+    for field, label in _ADDRESS_FIELDS:
+        value = getattr(customer.address, field)
+        if value is None or not str(value).strip():
+            found.append(
+                Obstacle(
+                    "missing_field",
+                    f"{who}: {label} is missing on the customer card",
+                    f"address.{field}",
+                )
+            )
+    if (
+        requirements.business_needs_org_number
+        and not customer.is_person
+        and not (customer.organization_number or "").strip()
+    ):
+        found.append(
+            Obstacle(
+                "missing_field",
+                f"{who}: organisation number is missing for a business customer",
+                "organization_number",
+            )
+        )
+    if invoice.currency not in requirements.currencies:
+        found.append(
+            Obstacle(
+                "currency",
+                f"invoice {invoice.invoice_no}: currency {invoice.currency} is not taken by "
+                f"the agency (takes {', '.join(sorted(requirements.currencies))})",
+                "currency",
+            )
+        )
+    return found

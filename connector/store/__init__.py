@@ -1,0 +1,1 @@
+"""The store: one SQLAlchemy schema for SQLite and PostgreSQL, migrated with Alembic."""

@@ -1,0 +1,169 @@
+"""The tables. Every row carries its ``link`` (the company pair), so no query crosses links
+by accident. ERP records are mirrored as their domain model's JSON plus the few columns the
+engine filters on; claims, their history, cursors, jobs and per-item errors are ours.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from connector.store.types import MoneyType, UtcDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, Decimal: MoneyType, dict[str, Any]: JSON}
+
+
+class CompanyRow(Base):
+    """The ERP company settings last read for a link (R1, R2)."""
+
+    __tablename__ = "companies"
+    link: Mapped[str] = mapped_column(String(100), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fetched_at: Mapped[datetime]
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+    link: Mapped[str] = mapped_column(String(100), primary_key=True)
+    number: Mapped[str] = mapped_column(String(100), primary_key=True)
+    erp_id: Mapped[str] = mapped_column(String(100))
+    transfer_to_agency: Mapped[bool]
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_at: Mapped[datetime]
+
+
+class InvoiceRow(Base):
+    __tablename__ = "invoices"
+    link: Mapped[str] = mapped_column(String(100), primary_key=True)
+    erp_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    invoice_no: Mapped[str] = mapped_column(String(100))
+    customer_no: Mapped[str] = mapped_column(String(100))
+    due_date: Mapped[date] = mapped_column(Date)
+    balance: Mapped[Decimal]
+    is_open: Mapped[bool]
+    """A live invoice with money owed: the only kind the classifier reads."""
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_at: Mapped[datetime]
+    collect_requested_at: Mapped[datetime | None]
+    """Set by the connector's own ``collect`` command (R10); never overwritten by a pull."""
+
+    __table_args__ = (
+        Index("ix_invoices_link_no", "link", "invoice_no"),
+        Index("ix_invoices_open", "link", "is_open", "due_date"),
+    )
+
+
+class LetterRow(Base):
+    __tablename__ = "letters"
+    link: Mapped[str] = mapped_column(String(100), primary_key=True)
+    erp_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_letters_invoice", "link", "invoice_id"),)
+
+
+class ClaimRow(Base):
+    """One invoice the connector treats as a claim, and the list it is in (SPEC §1)."""
+
+    __tablename__ = "claims"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    link: Mapped[str] = mapped_column(String(100))
+    invoice_id: Mapped[str] = mapped_column(String(100))
+    invoice_no: Mapped[str] = mapped_column(String(100))
+    customer_no: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[Decimal]
+    balance: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    due_date: Mapped[date] = mapped_column(Date)
+    list_name: Mapped[str] = mapped_column("list", String(20))
+    status: Mapped[str] = mapped_column(Text, default="")
+    obstacles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    entered_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None]
+    transfer_started_at: Mapped[datetime | None]
+    """Set when a transfer job begins: from then on the ERP side cannot cancel (R5, R6)."""
+    transferred_at: Mapped[datetime | None]
+    agency_case_id: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("link", "invoice_id", name="uq_claims_link_invoice"),
+        Index("ix_claims_link_list", "link", "list"),
+    )
+
+
+class ClaimEventRow(Base):
+    """The history of a claim, in order; ``external_id`` de-duplicates agency events."""
+
+    __tablename__ = "claim_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
+    link: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        UniqueConstraint("claim_id", "external_id", name="uq_claim_events_external"),
+        Index("ix_claim_events_claim", "claim_id", "at"),
+    )
+
+
+class CursorRow(Base):
+    """How far a link has read one resource of one side, by change time."""
+
+    __tablename__ = "cursors"
+    link: Mapped[str] = mapped_column(String(100), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class JobRow(Base):
+    """A durable unit of work with an idempotency key unique per link (DESIGN)."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    link: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime]
+    locked_by: Mapped[str | None] = mapped_column(String(100))
+    locked_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("link", "key", name="uq_jobs_link_key"),
+        Index("ix_jobs_fetch", "state", "run_after"),
+    )
+
+
+class ItemErrorRow(Base):
+    """A record that could not be handled, kept whole with the reason (nothing is lost)."""
+
+    __tablename__ = "item_errors"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    link: Mapped[str] = mapped_column(String(100))
+    resource: Mapped[str] = mapped_column(String(50))
+    key: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("link", "resource", "key", name="uq_item_errors"),)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
@@ -125,3 +126,12 @@ class AgencyAdapter(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What every adapter factory receives besides its own settings."""
+
+    link: str
+    state_dir: Path
+    """A folder the adapter may keep files in (the mock world lives here)."""

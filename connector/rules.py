@@ -62,6 +62,17 @@ def ready_date(
     return invoice.due_date + timedelta(days=1)
 
 
+def ready_rule(setup: DunningSetup, collect_requested: bool = False) -> str:
+    """Which rule set the ready date, in words for the claim's history."""
+    if collect_requested:
+        return "R10: sent to collection by the user from the reminder flow"
+    if setup.letters_enabled:
+        return "R1c: the day after the last collection letter fell due"
+    if setup.reminder:
+        return "R1b: reminder enabled, day 14 after the due date"
+    return "R1a: no reminder step, day 1 after the due date"
+
+
 def is_open_claim(invoice: Invoice) -> bool:
     """An invoice that can be collected at all: a live invoice with money still owed."""
     return invoice.kind is InvoiceKind.INVOICE and not invoice.deleted and invoice.balance > 0

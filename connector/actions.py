@@ -1,0 +1,203 @@
+"""What a user does to claims: approve (R3), hold back and restore (R4), cancel (R5, R6),
+send from the reminder flow (R10). Each refuses with a plain reason when it cannot apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from connector import classify, jobs
+from connector.claims import Mover
+from connector.context import LinkContext
+from connector.domain import ClaimList, InvoiceKind, NextAction
+from connector.errors import UserError
+from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow
+from connector.transfer import job_key
+
+
+@dataclass
+class Outcome:
+    """Which claims an action moved, and why it refused the others."""
+
+    done: list[int] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+
+def _claims(session: Session, link: str, ids: Sequence[int]) -> dict[int, ClaimRow]:
+    return {c.id: c for c in session.scalars(
+        select(ClaimRow).where(ClaimRow.link == link, ClaimRow.id.in_(list(ids))))}
+
+
+def _pick(session: Session, ctx: LinkContext, ids: Sequence[int], allowed: ClaimList,
+          verb: str, outcome: Outcome) -> list[ClaimRow]:
+    found = _claims(session, ctx.link, ids)
+    chosen = []
+    for claim_id in ids:
+        claim = found.get(claim_id)
+        if claim is None:
+            outcome.refused[str(claim_id)] = f"no claim {claim_id} in link {ctx.link}"
+        elif claim.list_name != allowed.value:
+            outcome.refused[str(claim_id)] = (
+                f"claim {claim_id} is in {claim.list_name.title()}; only a claim in "
+                f"{allowed.value.title()} can be {verb}")
+        else:
+            chosen.append(claim)
+    return chosen
+
+
+def approve(ctx: LinkContext, ids: Sequence[int] | None) -> Outcome:
+    """R3: approve the drafts named, or every draft when ``ids`` is None."""
+    outcome = Outcome()
+    now = ctx.now()
+    with ctx.tx() as session:
+        if ids is None:
+            chosen = list(session.scalars(select(ClaimRow).where(
+                ClaimRow.link == ctx.link, ClaimRow.list_name == ClaimList.DRAFT.value)))
+        else:
+            chosen = _pick(session, ctx, ids, ClaimList.DRAFT, "approved", outcome)
+        until = (now + ctx.settings.grace).isoformat(timespec="minutes")
+        Mover(ctx.link, ctx.pm).move(
+            session, chosen, ClaimList.APPROVED, now,
+            f"Approved by the user; transferred after {until} unless cancelled (R5)",
+            source="user", status="Approved; waiting for the grace window (R5)",
+            values={"approved_at": now})
+    outcome.done = [c.id for c in chosen]
+    return outcome
+
+
+def hold(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
+    """R4: keep drafts out of collection; they stay held across syncs until restored."""
+    outcome = Outcome()
+    with ctx.tx() as session:
+        chosen = _pick(session, ctx, ids, ClaimList.DRAFT, "held back", outcome)
+        Mover(ctx.link, ctx.pm).move(session, chosen, ClaimList.HELD, ctx.now(),
+                                     "Held back from collection by the user (R4)",
+                                     source="user", status="Held back by the user")
+    outcome.done = [c.id for c in chosen]
+    return outcome
+
+
+def restore(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
+    """R4: put held-back claims back in Draft."""
+    outcome = Outcome()
+    with ctx.tx() as session:
+        chosen = _pick(session, ctx, ids, ClaimList.HELD, "restored", outcome)
+        Mover(ctx.link, ctx.pm).move(session, chosen, ClaimList.DRAFT, ctx.now(),
+                                     "Restored to Draft by the user (R4)", source="user",
+                                     status="Ready for collection; waiting for approval")
+    outcome.done = [c.id for c in chosen]
+    return outcome
+
+
+def cancel(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
+    """R5: stop an approved claim inside its grace window; R6: refused once it has gone."""
+    outcome = Outcome()
+    now = ctx.now()
+    with ctx.tx() as session:
+        found = _claims(session, ctx.link, ids)
+        chosen: list[ClaimRow] = []
+        for claim_id in ids:
+            claim = found.get(claim_id)
+            if claim is None:
+                outcome.refused[str(claim_id)] = f"no claim {claim_id} in link {ctx.link}"
+            elif claim.list_name == ClaimList.OPEN.value or claim.transfer_started_at:
+                outcome.refused[str(claim_id)] = (
+                    f"claim {claim_id} has been sent to the agency and can no longer be stopped "
+                    f"from the ERP side (R6); pause or withdraw it at {ctx.agency.portal}")
+            elif claim.list_name != ClaimList.APPROVED.value:
+                outcome.refused[str(claim_id)] = (
+                    f"claim {claim_id} is in {claim.list_name.title()}; only an approved claim "
+                    "can be cancelled")
+            else:
+                chosen.append(claim)
+        # Guarded on transfer_started_at so a transfer starting this instant wins cleanly.
+        stopped = set(session.scalars(
+            update(ClaimRow)
+            .where(ClaimRow.id.in_([c.id for c in chosen]),
+                   ClaimRow.transfer_started_at.is_(None))
+            .values(updated_at=now).returning(ClaimRow.id)))
+        for claim in chosen:
+            if claim.id not in stopped:
+                outcome.refused[str(claim.id)] = (
+                    f"claim {claim.id} is being sent to the agency right now (R6); pause or "
+                    f"withdraw it at {ctx.agency.portal}")
+        moving = [c for c in chosen if c.id in stopped]
+        jobs.cancel(session, ctx.link, [job_key(c.invoice_id) for c in moving], now)
+        Mover(ctx.link, ctx.pm).move(session, moving, ClaimList.DRAFT, now,
+                                     "Cancelled by the user inside the grace window (R5)",
+                                     source="user",
+                                     status="Ready for collection; waiting for approval",
+                                     values={"approved_at": None})
+    outcome.done = [c.id for c in moving]
+    return outcome
+
+
+def collect(ctx: LinkContext, invoice_nos: Sequence[str]) -> Outcome:
+    """R10: send invoices whose reminder flow waits (next action none/wait) to collection now."""
+    outcome = Outcome()
+    now = ctx.now()
+    with ctx.tx() as session:
+        rows = {r.invoice_no: r for r in session.scalars(select(InvoiceRow).where(
+            InvoiceRow.link == ctx.link, InvoiceRow.invoice_no.in_(list(invoice_nos))))}
+        claimed = {c.invoice_id: c for c in session.scalars(select(ClaimRow).where(
+            ClaimRow.link == ctx.link,
+            ClaimRow.invoice_id.in_([r.erp_id for r in rows.values()])))}
+        customers = {c.number: c for c in session.scalars(select(CustomerRow).where(
+            CustomerRow.link == ctx.link,
+            CustomerRow.number.in_([r.customer_no for r in rows.values()])))}
+        chosen: list[InvoiceRow] = []
+        for no in invoice_nos:
+            row = rows.get(no)
+            reason = _collect_refusal(no, row, claimed, customers)
+            if reason:
+                outcome.refused[no] = reason
+            elif row is not None:
+                chosen.append(row)
+        session.execute(update(InvoiceRow).where(
+            InvoiceRow.link == ctx.link,
+            InvoiceRow.erp_id.in_([r.erp_id for r in chosen])).values(collect_requested_at=now))
+    if chosen:
+        if ctx.company is None:
+            from connector.pull import pull_company
+
+            ctx.company = pull_company(ctx)
+        classify.classify(ctx, [r.erp_id for r in chosen])
+        with ctx.tx() as session:
+            entered = {c.invoice_id: c.id for c in session.scalars(select(ClaimRow).where(
+                ClaimRow.link == ctx.link,
+                ClaimRow.invoice_id.in_([r.erp_id for r in chosen])))}
+        for row in chosen:
+            if row.erp_id in entered:
+                outcome.done.append(entered[row.erp_id])
+            else:
+                outcome.refused[row.invoice_no] = (
+                    f"invoice {row.invoice_no} could not enter a list; see `connector errors`")
+    return outcome
+
+
+def _collect_refusal(no: str, row: InvoiceRow | None, claimed: dict[str, ClaimRow],
+                     customers: dict[str, CustomerRow]) -> str | None:
+    if row is None:
+        return f"no invoice {no} is known; run `connector sync` first if it is new"
+    claim = claimed.get(row.erp_id)
+    if claim is not None and claim.list_name != ClaimList.DROPPED.value:
+        return f"invoice {no} is already claim {claim.id} in {claim.list_name.title()}"
+    data = row.data
+    if data.get("kind") == InvoiceKind.CREDIT_NOTE.value or not row.is_open:
+        return f"invoice {no} has no open balance to collect (balance {row.balance})"
+    customer = customers.get(row.customer_no)
+    if customer is not None and not customer.transfer_to_agency:
+        return f"customer {row.customer_no} is excluded from collection (R11)"
+    action = data.get("next_action")
+    if action not in (None, NextAction.NONE.value, NextAction.WAIT.value):
+        return (f"invoice {no} has next action {action!r} in the reminder flow; only an invoice "
+                "whose next action is 'none' or 'wait' can be sent to collection directly (R10)")
+    return None

@@ -1,0 +1,207 @@
+"""Putting invoices in lists (R1, R2, R10, R11) and keeping known claims true to the ERP.
+
+Invoices are read from the mirror in pages by key; customers and letters of a page come in
+one query each, and the claims of a page are written in one statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.orm import Session
+
+from connector import item_errors
+from connector.claims import Event, Mover, record
+from connector.context import LinkContext
+from connector.domain import ClaimList, Customer, Invoice
+from connector.pull import load_customers, load_letters
+from connector.rules import dunning_for, entry_list, obstacles, ready_rule
+from connector.store.db import upsert
+from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow
+
+PAGE = 1000
+CHUNK = 500
+NOT_TRANSFERRED = (ClaimList.DRAFT.value, ClaimList.APPROVED.value, ClaimList.HELD.value)
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def as_invoice(row: InvoiceRow) -> Invoice:
+    """The mirrored invoice, with the connector's own R10 request folded in."""
+    invoice = Invoice.model_validate(row.data)
+    if row.collect_requested_at is not None and not invoice.collect_requested:
+        invoice = invoice.model_copy(update={"collect_requested": True})
+    return invoice
+
+
+def _candidates(ctx: LinkContext) -> Select[Any]:
+    today = ctx.today()
+    return (
+        select(InvoiceRow, ClaimRow.id)
+        .outerjoin(ClaimRow, (ClaimRow.link == InvoiceRow.link)
+                   & (ClaimRow.invoice_id == InvoiceRow.erp_id))
+        .where(
+            InvoiceRow.link == ctx.link,
+            InvoiceRow.is_open.is_(True),
+            or_(InvoiceRow.due_date < today, InvoiceRow.collect_requested_at.is_not(None)),
+            or_(ClaimRow.id.is_(None), ClaimRow.list_name == ClaimList.DROPPED.value),
+        )
+        .order_by(InvoiceRow.erp_id)
+    )
+
+
+def classify(ctx: LinkContext, invoice_ids: Sequence[str] | None = None,
+             customer_nos: Sequence[str] = ()) -> int:
+    """Enter ready invoices into Draft or Approved; all of them, or only those named."""
+    entered = 0
+    if invoice_ids is None:
+        after = ""
+        while True:
+            with ctx.tx() as session:
+                page = list(session.execute(
+                    _candidates(ctx).where(InvoiceRow.erp_id > after).limit(PAGE)))
+                if not page:
+                    return entered
+                entered += _enter(ctx, session, page)
+            after = page[-1][0].erp_id
+    for chunk in chunks(sorted(invoice_ids)):
+        with ctx.tx() as session:
+            page = list(session.execute(_candidates(ctx).where(InvoiceRow.erp_id.in_(chunk))))
+            entered += _enter(ctx, session, page)
+    for chunk in chunks(sorted(customer_nos)):
+        with ctx.tx() as session:
+            page = list(session.execute(
+                _candidates(ctx).where(InvoiceRow.customer_no.in_(chunk))))
+            entered += _enter(ctx, session, page)
+    return entered
+
+
+def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
+    assert ctx.company is not None
+    now, today = ctx.now(), ctx.today()
+    invoices = [as_invoice(row[0]) for row in page]
+    customers = load_customers(session, ctx.link, sorted({i.customer_no for i in invoices}))
+    letters = load_letters(session, ctx.link, [i.id for i in invoices])
+    rows: list[dict[str, Any]] = []
+    texts: dict[str, str] = {}
+    unknown: list[tuple[str, str, dict[str, Any]]] = []
+    for invoice in invoices:
+        customer = customers.get(invoice.customer_no)
+        if customer is None:
+            unknown.append((invoice.id, f"invoice {invoice.invoice_no}: customer "
+                            f"{invoice.customer_no} is not known in the ERP",
+                            invoice.model_dump(mode="json")))
+            continue
+        target = entry_list(invoice, customer, ctx.company, letters.get(invoice.id, []), today)
+        if target is None:
+            continue
+        found = obstacles(invoice, customer, ctx.agency.requirements)
+        rule = ready_rule(dunning_for(ctx.company, customer), invoice.collect_requested)
+        auto = " (R2: automatic transfer)" if target is ClaimList.APPROVED else ""
+        texts[invoice.id] = f"Entered {target.value.title()}{auto}; {rule}"
+        rows.append({
+            "link": ctx.link, "invoice_id": invoice.id, "invoice_no": invoice.invoice_no,
+            "customer_no": invoice.customer_no, "amount": invoice.amount,
+            "balance": invoice.balance, "currency": invoice.currency,
+            "due_date": invoice.due_date, "list_name": target.value,
+            "status": status_for(target, found),
+            "obstacles": [o.as_dict() for o in found], "entered_at": now,
+            "approved_at": now if target is ClaimList.APPROVED else None,
+            "transfer_started_at": None, "transferred_at": None, "agency_case_id": None,
+            "updated_at": now,
+        })
+    item_errors.store(session, ctx.link, "invoice", unknown, now)
+    for key, reason, _raw in unknown:
+        ctx.report.fail("invoice", key, reason)
+    if not rows:
+        return 0
+    upsert(session, ClaimRow, rows, keys=("link", "invoice_id"),
+           update=[k for k in rows[0] if k not in ("link", "invoice_id")])
+    claims = list(session.scalars(select(ClaimRow).where(
+        ClaimRow.link == ctx.link, ClaimRow.invoice_id.in_(list(texts)))))
+    record(session, ctx.link, [Event(c.id, now, "connector", f"moved:{c.list_name}",
+                                     texts[c.invoice_id]) for c in claims])
+    for claim in claims:
+        ctx.report.moved[claim.list_name] += 1
+    Mover(ctx.link, ctx.pm).entered(claims, {})
+    return len(rows)
+
+
+def status_for(target: ClaimList, found: Sequence[Any]) -> str:
+    if found:
+        first = found[0]
+        message = first.message if hasattr(first, "message") else first["message"]
+        return f"Blocked: {message}"
+    return {
+        ClaimList.DRAFT: "Ready for collection; waiting for approval",
+        ClaimList.APPROVED: "Approved; waiting for the grace window (R5)",
+    }.get(target, "")
+
+
+def _drop_reason(invoice: Invoice, customer: Customer | None) -> str | None:
+    if invoice.deleted:
+        return f"Invoice {invoice.invoice_no} was deleted in the ERP; no longer a claim"
+    if invoice.balance <= 0:
+        return (f"Invoice {invoice.invoice_no} was paid or credited to zero in the ERP; "
+                "no longer a claim")
+    if customer is not None and not customer.transfer_to_agency:
+        return (f"Customer {customer.number} was excluded from collection (R11); "
+                "no longer a claim")
+    return None
+
+
+def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequence[str]) -> None:
+    """Bring not-yet-transferred claims in line with what changed in the ERP.
+
+    Paid, credited or deleted invoices and excluded customers leave Draft/Approved (SPEC §2,
+    R11); a held claim stays held unless its invoice is gone. Balances and obstacles (R7) are
+    refreshed. Claims already at the agency are not touched here (R6, R11).
+    """
+    for column, keys in ((ClaimRow.invoice_id, invoice_ids),
+                         (ClaimRow.customer_no, customer_nos)):
+        for chunk in chunks(sorted(keys)):
+            with ctx.tx() as session:
+                _reconcile_page(ctx, session, session.execute(
+                    select(ClaimRow, InvoiceRow, CustomerRow)
+                    .join(InvoiceRow, (InvoiceRow.link == ClaimRow.link)
+                          & (InvoiceRow.erp_id == ClaimRow.invoice_id))
+                    .outerjoin(CustomerRow, (CustomerRow.link == ClaimRow.link)
+                               & (CustomerRow.number == ClaimRow.customer_no))
+                    .where(ClaimRow.link == ctx.link, column.in_(chunk),
+                           ClaimRow.list_name.in_(NOT_TRANSFERRED),
+                           ClaimRow.transfer_started_at.is_(None))
+                ).all())
+
+
+def _reconcile_page(ctx: LinkContext, session: Session, page: Sequence[Any]) -> None:
+    now = ctx.now()
+    mover = Mover(ctx.link, ctx.pm)
+    changes: list[dict[str, Any]] = []
+    events: list[Event] = []
+    for claim, inv_row, cust_row in page:
+        invoice = as_invoice(inv_row)
+        customer = Customer.model_validate(cust_row.data) if cust_row is not None else None
+        reason = _drop_reason(invoice, customer)
+        if reason is not None and (claim.list_name != ClaimList.HELD.value
+                                   or not inv_row.is_open):
+            mover.move(session, [claim], ClaimList.DROPPED, now, reason, status=reason)
+            ctx.report.moved[ClaimList.DROPPED.value] += 1
+            continue
+        found = [o.as_dict() for o in obstacles(invoice, customer, ctx.agency.requirements)]
+        if found != list(claim.obstacles or []) or invoice.balance != claim.balance:
+            status = status_for(ClaimList(claim.list_name), found) \
+                if claim.list_name != ClaimList.HELD.value else claim.status
+            changes.append({"id": claim.id, "balance": invoice.balance, "obstacles": found,
+                            "status": status, "updated_at": now})
+            if found != list(claim.obstacles or []):
+                text = ("Obstacles: " + "; ".join(o["message"] for o in found)) if found \
+                    else "Obstacles cleared"
+                events.append(Event(claim.id, now, "connector", "obstacles", text))
+    if changes:
+        session.execute(update(ClaimRow), changes)
+    record(session, ctx.link, events)

@@ -1,0 +1,336 @@
+"""The ``connector`` command: a thin shell over the engine, the actions and the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from connector import actions, engine
+from connector.claims import history, view
+from connector.config import load_settings
+from connector.context import LinkContext
+from connector.domain import ClaimList
+from connector.errors import ConnectorError
+from connector.item_errors import open_errors
+from connector.logs import configure_logging
+from connector.report import SyncReport
+from connector.runtime import Runtime
+from connector.store.schema import ClaimRow, JobRow
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
+mock_app = typer.Typer(help="Drive the mock world: load a scenario, move its clock, look at it.",
+                       no_args_is_help=True)
+app.add_typer(mock_app, name="mock")
+out = Console()
+err = Console(stderr=True)
+
+LIST_ORDER = [ClaimList.DRAFT, ClaimList.APPROVED, ClaimList.OPEN, ClaimList.ARCHIVED]
+
+LinkOpt = Annotated[str | None, typer.Option("--link", "-l", help="Link name (default: the only one).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class State:
+    config: Path | None = None
+
+
+@app.callback()
+def main_options(
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Config file (else $CONNECTOR_CONFIG, ./connector.toml, "
+        "the built-in mock demo link).")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="More log output on stderr (-v, -vv).")] = 0,
+) -> None:
+    """Connect an ERP with a debt-collection agency: overdue invoices become collection cases,
+    and the agency's status comes back."""
+    State.config = config
+    configure_logging(verbose)
+
+
+def runtime() -> Runtime:
+    return Runtime(load_settings(State.config))
+
+
+@contextmanager
+def link_context(name: str | None, dry_run: bool = False) -> Iterator[LinkContext]:
+    with runtime().link(name, dry_run=dry_run) as ctx:
+        yield ctx
+
+
+def print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
+# ---------------------------------------------------------------- sync
+
+
+@app.command()
+def sync(
+    link: LinkOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would move; write nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run one sync pass for each link (or the one named), then exit.
+
+    Exits with status 1 when any item failed; the failures are listed."""
+    rt = runtime()
+    reports: list[SyncReport] = []
+    for name in rt.link_names(link):
+        with rt.link(name, dry_run=dry_run) as ctx:
+            reports.append(engine.sync(ctx))
+    if as_json:
+        print_json([r.as_dict() for r in reports])
+    else:
+        for report in reports:
+            show_report(report)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
+
+
+def show_report(report: SyncReport) -> None:
+    title = f"[bold]{report.link}[/]" + (" [yellow](dry run: nothing written)[/]"
+                                         if report.dry_run else "")
+    out.print(title)
+    pulled = ", ".join(f"{n} {k}" for k, n in sorted(report.pulled.items())) or "nothing new"
+    out.print(f"  pulled: {pulled}")
+    moved = ", ".join(f"{n} → {k}" for k, n in sorted(report.moved.items())) or "no claim moved"
+    out.print(f"  moved: {moved}")
+    verb = "would transfer" if report.dry_run else "transferred"
+    out.print(f"  {verb}: {len(report.transferred)}")
+    if report.blocked:
+        out.print(f"  [yellow]blocked in Approved: {len(report.blocked)}[/]")
+        for claim in report.blocked[:20]:
+            reasons = "; ".join(o["message"] for o in claim["obstacles"])
+            out.print(f"    #{claim['id']} invoice {claim['invoice_no']}: {reasons}")
+    if report.failures:
+        out.print(f"  [red]failed items: {len(report.failures)}[/]")
+        for failure in report.failures:
+            out.print(f"    {failure.resource} {failure.key}: {failure.reason}")
+
+
+# ---------------------------------------------------------------- lists
+
+
+def claims_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "invoice", "customer", "amount", "due", "status"):
+        table.add_column(column, justify="right" if column in ("id", "amount") else "left")
+    for row in rows:
+        table.add_row(str(row["id"]), row["invoice_no"], row["customer_no"],
+                      f"{row['balance']} {row['currency']}", row["due_date"], row["status"])
+    return table
+
+
+def fetch_claims(ctx: LinkContext, lists: list[ClaimList]) -> list[dict[str, Any]]:
+    with ctx.tx() as session:
+        rows = session.scalars(select(ClaimRow).where(
+            ClaimRow.link == ctx.link, ClaimRow.list_name.in_([x.value for x in lists]))
+            .order_by(ClaimRow.id))
+        return [view(r) for r in rows]
+
+
+@app.command()
+def cases(
+    list_name: Annotated[ClaimList | None, typer.Option(
+        "--list", help="Only this list (held and dropped are shown only when asked).")] = None,
+    link: LinkOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List claims: Draft, Approved, Open and Archived, or the one list asked for."""
+    rt = runtime()
+    lists = [list_name] if list_name else LIST_ORDER
+    rows: list[dict[str, Any]] = []
+    for name in rt.link_names(link):
+        with rt.link(name) as ctx:
+            rows.extend(fetch_claims(ctx, lists))
+    if as_json:
+        print_json(rows)
+        return
+    for which in lists:
+        chosen = [r for r in rows if r["list"] == which.value]
+        out.print(claims_table(chosen, f"{which.value.title()} ({len(chosen)})"))
+
+
+@app.command()
+def case(claim_id: int, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """Show one claim with its obstacles and whole history."""
+    with link_context(link) as ctx, ctx.tx() as session:
+        row = session.get(ClaimRow, claim_id)
+        if row is None or row.link != ctx.link:
+            raise ConnectorError(f"no claim {claim_id} in link {ctx.link}")
+        data = view(row)
+        data["history"] = [
+            {"at": e.at.isoformat(), "source": e.source, "kind": e.kind, "text": e.text}
+            for e in history(session, claim_id)]
+    if as_json:
+        print_json(data)
+        return
+    out.print(f"[bold]Claim {data['id']}[/] — invoice {data['invoice_no']}, customer "
+              f"{data['customer_no']}, {data['balance']} of {data['amount']} {data['currency']}, "
+              f"due {data['due_date']}")
+    out.print(f"List: {data['list'].title()}   Status: {data['status']}")
+    if data["agency_case_id"]:
+        out.print(f"Agency case: {data['agency_case_id']}")
+    for obstacle in data["obstacles"]:
+        out.print(f"[yellow]Obstacle:[/] {obstacle['message']}")
+    table = Table(title="History", title_justify="left")
+    for column in ("at", "by", "what"):
+        table.add_column(column)
+    for event in data["history"]:
+        table.add_row(event["at"][:16].replace("T", " "), event["source"], event["text"])
+    out.print(table)
+
+
+# ---------------------------------------------------------------- actions
+
+
+def report_outcome(outcome: actions.Outcome, verb: str, as_json: bool = False) -> None:
+    if as_json:
+        print_json({"done": outcome.done, "refused": outcome.refused})
+    else:
+        if outcome.done:
+            out.print(f"{verb}: " + ", ".join(f"#{i}" for i in outcome.done))
+        for key, reason in outcome.refused.items():
+            err.print(f"[red]refused[/] {key}: {reason}")
+    if not outcome.ok:
+        raise typer.Exit(1)
+
+
+IdsArg = Annotated[list[int], typer.Argument(help="Claim ids, as `connector cases` shows them.")]
+
+
+@app.command()
+def approve(
+    ids: Annotated[list[int] | None, typer.Argument(help="Claim ids to approve.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Approve every draft.")] = False,
+    link: LinkOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Approve drafts for transfer (R3); they wait the grace window first (R5)."""
+    if not ids and not all_:
+        raise ConnectorError("name claim ids to approve, or pass --all")
+    with link_context(link) as ctx:
+        report_outcome(actions.approve(ctx, None if all_ else ids or []), "approved", as_json)
+
+
+@app.command()
+def hold(ids: IdsArg, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """Hold drafts back from collection (R4); they stay held until restored."""
+    with link_context(link) as ctx:
+        report_outcome(actions.hold(ctx, ids), "held back", as_json)
+
+
+@app.command()
+def restore(ids: IdsArg, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """Put held-back claims back in Draft (R4)."""
+    with link_context(link) as ctx:
+        report_outcome(actions.restore(ctx, ids), "restored", as_json)
+
+
+@app.command()
+def cancel(ids: IdsArg, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """Stop approved claims inside their grace window (R5); refused once transferred (R6)."""
+    with link_context(link) as ctx:
+        report_outcome(actions.cancel(ctx, ids), "cancelled", as_json)
+
+
+@app.command()
+def collect(
+    invoice_nos: Annotated[list[str], typer.Argument(help="Invoice numbers.")],
+    link: LinkOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Send invoices from the reminder flow to collection now (R10)."""
+    with link_context(link) as ctx:
+        report_outcome(actions.collect(ctx, invoice_nos), "entered", as_json)
+
+
+# ---------------------------------------------------------------- inspection
+
+
+@app.command()
+def errors(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """List records that could not be handled, with the reason, until they come through."""
+    rt = runtime()
+    rows: list[dict[str, Any]] = []
+    for name in rt.link_names(link):
+        with rt.store.session() as session:
+            rows.extend({"link": e.link, "resource": e.resource, "key": e.key,
+                         "reason": e.reason, "first_seen": e.first_seen.isoformat(),
+                         "last_seen": e.last_seen.isoformat(), "raw": e.raw}
+                        for e in open_errors(session, name))
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"Open item errors ({len(rows)})", title_justify="left")
+    for column in ("link", "resource", "key", "reason"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["link"], row["resource"], row["key"], row["reason"])
+    out.print(table)
+
+
+@app.command(name="jobs")
+def jobs_(
+    state: Annotated[str | None, typer.Option(help="Only jobs in this state.")] = None,
+    link: LinkOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """List durable jobs (transfers…) with their state, attempts and last error."""
+    rt = runtime()
+    names = rt.link_names(link)
+    with rt.store.session() as session:
+        query = select(JobRow).where(JobRow.link.in_(names)).order_by(JobRow.id)
+        if state:
+            query = query.where(JobRow.state == state)
+        rows = [{"id": j.id, "link": j.link, "kind": j.kind, "key": j.key, "state": j.state,
+                 "attempts": j.attempts, "run_after": j.run_after.isoformat(),
+                 "last_error": j.last_error} for j in session.scalars(query)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"Jobs ({len(rows)})", title_justify="left")
+    for column in ("id", "link", "kind", "key", "state", "attempts", "last error"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(str(row["id"]), row["link"], row["kind"], row["key"], row["state"],
+                      str(row["attempts"]), row["last_error"] or "")
+    out.print(table)
+
+
+@app.command()
+def adapters(as_json: JsonOpt = False) -> None:
+    """List installed adapters: side, name, package, capabilities."""
+    from connector.registry import load_registry
+
+    infos = load_registry().all()
+    rows = [{"side": a.side, "name": a.name, "package": a.package, "plugin": a.plugin,
+             "capabilities": sorted(a.capabilities), "usable": a.usable, "summary": a.summary}
+            for a in infos]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="Installed adapters", title_justify="left")
+    for column in ("side", "name", "package", "capabilities", "usable", "summary"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["side"], row["name"], row["package"],
+                      ", ".join(row["capabilities"]) or "—",
+                      "yes" if row["usable"] else "not yet", row["summary"])
+    out.print(table)
+
+
+def main() -> None:
+    """Console entry point: known errors become one plain line and exit status 2."""
+    try:
+        app()
+    except ConnectorError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(2)

@@ -1,0 +1,77 @@
+"""One sync pass of a link: the steps in order, each restartable from the store.
+
+pull ERP changes → reconcile known claims → enter newly ready invoices → queue transfers
+past their grace window → carry out due transfers. A step that cannot reach its side is
+reported and the pass goes on with what it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import structlog
+
+from connector import classify, pull, transfer
+from connector.claims import view
+from connector.clock import local_date
+from connector.context import LinkContext
+from connector.errors import AdapterError
+from connector.report import SyncReport
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+CLASSIFIED = "classified"
+"""Cursor marking the last classification: on a new local day every open invoice is re-read."""
+
+
+def _step(ctx: LinkContext, name: str, fn: Callable[[], T]) -> T | None:
+    """Run a step that talks to one side; if that side fails, report it and go on."""
+    try:
+        return fn()
+    except AdapterError as exc:
+        log.warning("step failed", link=ctx.link, step=name, error=str(exc))
+        ctx.report.fail(name, ctx.link, f"{type(exc).__name__}: {exc}")
+        return None
+
+
+def sync(ctx: LinkContext) -> SyncReport:
+    """Run one pass; in a dry run nothing reaches the store, the ERP or the agency."""
+    report = ctx.report
+    report.started_at = ctx.now()
+    try:
+        _pass(ctx)
+    finally:
+        if ctx.dry_run:
+            ctx.discard()
+        report.finished_at = ctx.now()
+    log.info("sync done", link=ctx.link, dry_run=ctx.dry_run, pulled=dict(report.pulled),
+             moved=dict(report.moved), failures=len(report.failures))
+    return report
+
+
+def _pass(ctx: LinkContext) -> None:
+    with ctx.tx() as session:
+        before = pull.stored_company(session, ctx.link)
+        last = pull.get_cursor(session, ctx.link, CLASSIFIED)
+    ctx.company = _step(ctx, "company", lambda: pull.pull_company(ctx))
+    if ctx.company is None:
+        return
+    touched = _step(ctx, "erp", lambda: pull.pull_erp(ctx)) or pull.Touched()
+    classify.reconcile(ctx, sorted(touched.invoices), sorted(touched.customers))
+    new_day = last is None or local_date(last, ctx.company.timezone) != ctx.today()
+    if new_day or before != ctx.company:
+        classify.classify(ctx)
+    else:
+        classify.classify(ctx, sorted(touched.invoices), sorted(touched.customers))
+    with ctx.tx() as session:
+        pull.set_cursor(session, ctx.link, CLASSIFIED, ctx.now(), ctx.now())
+    _step(ctx, "schedule", lambda: transfer.schedule(ctx))
+    if ctx.dry_run:
+        with ctx.tx() as session:
+            ctx.report.transferred = [
+                view(c) for c in transfer.pending_transfers(session, ctx.link, ctx.now())]
+    else:
+        _step(ctx, "transfer", lambda: transfer.run_transfers(ctx))
+

@@ -1,0 +1,56 @@
+"""Per-item errors: a record that could not be handled is kept whole with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from connector.store.db import upsert
+from connector.store.schema import ItemErrorRow
+
+
+def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: v if isinstance(v, str | int | bool | None) else str(v) for k, v in raw.items()}
+
+
+def store(
+    session: Session, link: str, resource: str,
+    errors: Sequence[tuple[str, str, dict[str, Any]]], now: datetime,
+) -> None:
+    """Keep ``(key, reason, raw)`` errors of one resource in one statement; repeats refresh."""
+    if not errors:
+        return
+    rows = {
+        key: {"link": link, "resource": resource, "key": key, "reason": reason,
+              "raw": _jsonable(raw), "first_seen": now, "last_seen": now, "resolved_at": None}
+        for key, reason, raw in errors
+    }
+    upsert(session, ItemErrorRow, list(rows.values()), keys=("link", "resource", "key"),
+           update=("reason", "raw", "last_seen", "resolved_at"))
+
+
+def resolve(session: Session, link: str, resource: str, keys: Sequence[str],
+            now: datetime) -> None:
+    """Mark the errors of records that now came through cleanly as resolved."""
+    if not keys:
+        return
+    session.execute(
+        update(ItemErrorRow)
+        .where(ItemErrorRow.link == link, ItemErrorRow.resource == resource,
+               ItemErrorRow.key.in_(list(keys)), ItemErrorRow.resolved_at.is_(None))
+        .values(resolved_at=now)
+    )
+
+
+def open_errors(session: Session, link: str) -> list[ItemErrorRow]:
+    return list(
+        session.scalars(
+            select(ItemErrorRow)
+            .where(ItemErrorRow.link == link, ItemErrorRow.resolved_at.is_(None))
+            .order_by(ItemErrorRow.resource, ItemErrorRow.key)
+        )
+    )

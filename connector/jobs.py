@@ -1,0 +1,143 @@
+"""Durable jobs in the store: every write to the other side goes through one.
+
+A job has a key unique per link, derived from stable ids, so a second enqueue of the same
+work is a no-op. Workers claim jobs with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL);
+a lease whose owner died expires and the job is claimed again. Failures are rescheduled with
+backoff and dead-lettered after ``max_attempts`` with the error kept.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from connector.store.db import upsert
+from connector.store.schema import JobRow
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    REJECTED = "rejected"
+    """The other side refused for a reason the user must fix; revived by the next enqueue."""
+    CANCELLED = "cancelled"
+    DEAD = "dead"
+
+
+REVIVABLE = (JobState.REJECTED, JobState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    kind: str
+    key: str
+    payload: dict[str, Any]
+
+
+def worker_id() -> str:
+    """Who holds a lease: host and process, so a stuck lease can be traced to its owner."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(session: Session, link: str, jobs: Sequence[JobSpec], now: datetime) -> None:
+    """Queue jobs in one statement; an existing key stays as it is unless it is revivable."""
+    if not jobs:
+        return
+    rows = [
+        {
+            "link": link, "kind": j.kind, "key": j.key, "payload": j.payload,
+            "state": JobState.QUEUED.value, "attempts": 0, "run_after": now,
+            "created_at": now, "updated_at": now,
+        }
+        for j in jobs
+    ]
+    upsert(session, JobRow, rows, keys=("link", "key"))
+    session.execute(
+        update(JobRow)
+        .where(
+            JobRow.link == link,
+            JobRow.key.in_([j.key for j in jobs]),
+            JobRow.state.in_([s.value for s in REVIVABLE]),
+        )
+        .values(state=JobState.QUEUED.value, run_after=now, updated_at=now)
+    )
+
+
+def claim(
+    session: Session, link: str, now: datetime, lease: timedelta, limit: int,
+    kinds: Iterable[str] | None = None,
+) -> list[JobRow]:
+    """Take up to ``limit`` due jobs of a link under a lease; expired leases are taken too."""
+    due = or_(
+        and_(JobRow.state == JobState.QUEUED.value, JobRow.run_after <= now),
+        and_(JobRow.state == JobState.RUNNING.value, JobRow.locked_until < now),
+    )
+    query = select(JobRow.id).where(JobRow.link == link, due)
+    if kinds is not None:
+        query = query.where(JobRow.kind.in_(list(kinds)))
+    ids = list(
+        session.scalars(query.order_by(JobRow.id).limit(limit).with_for_update(skip_locked=True))
+    )
+    if not ids:
+        return []
+    session.execute(
+        update(JobRow)
+        .where(JobRow.id.in_(ids))
+        .values(
+            state=JobState.RUNNING.value,
+            attempts=JobRow.attempts + 1,
+            locked_by=worker_id(),
+            locked_until=now + lease,
+            updated_at=now,
+        )
+    )
+    return list(session.scalars(select(JobRow).where(JobRow.id.in_(ids)).order_by(JobRow.id)))
+
+
+def finish(session: Session, job_id: int, state: JobState, now: datetime,
+           error: str | None = None) -> None:
+    session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id)
+        .values(state=state.value, locked_by=None, locked_until=None, last_error=error,
+                updated_at=now)
+    )
+
+
+def backoff(attempts: int, base: timedelta, cap: timedelta = timedelta(hours=6)) -> timedelta:
+    """Exponential backoff across sync passes: base, 2×base, 4×base… up to ``cap``."""
+    return min(base * (2 ** max(attempts - 1, 0)), cap)
+
+
+def retry_later(session: Session, job: JobRow, now: datetime, error: str,
+                base: timedelta, max_attempts: int) -> JobState:
+    """Reschedule a failed job, or dead-letter it once it has used all its attempts."""
+    if job.attempts >= max_attempts:
+        finish(session, job.id, JobState.DEAD, now, error)
+        return JobState.DEAD
+    session.execute(
+        update(JobRow)
+        .where(JobRow.id == job.id)
+        .values(state=JobState.QUEUED.value, run_after=now + backoff(job.attempts, base),
+                locked_by=None, locked_until=None, last_error=error, updated_at=now)
+    )
+    return JobState.QUEUED
+
+
+def cancel(session: Session, link: str, keys: Sequence[str], now: datetime) -> None:
+    """Cancel queued jobs (a claim stopped inside its grace window, R5)."""
+    session.execute(
+        update(JobRow)
+        .where(JobRow.link == link, JobRow.key.in_(list(keys)),
+               JobRow.state == JobState.QUEUED.value)
+        .values(state=JobState.CANCELLED.value, updated_at=now)
+    )

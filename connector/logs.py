@@ -1,0 +1,36 @@
+"""Structured logs on stderr, with secret-looking fields masked before they are written."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+from connector.config import SECRET_WORDS
+
+
+def mask_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
+    """A structlog processor: no secret reaches a log line, whatever a caller passed."""
+    for key in list(event):
+        if any(word in key.lower() for word in SECRET_WORDS):
+            event[key] = "***"
+    return event
+
+
+def configure_logging(verbosity: int = 0) -> None:
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity, 2)]
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            mask_secrets,
+            structlog.dev.ConsoleRenderer(colors=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,164 @@
+"""Pulling the ERP's changes into the store's mirror, page by page, by change-time cursor.
+
+Each page is written in one statement. The cursor moves only after the whole stream is read,
+and every read starts ``cursor_overlap`` early (the ERP's replica lags): re-reading a record
+is harmless, because every write here is an upsert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connector import item_errors
+from connector.context import LinkContext
+from connector.domain import Company, Customer, Invoice, ReminderLetter
+from connector.ports import Page
+from connector.rules import invoice_problem, is_open_claim
+from connector.store.db import upsert
+from connector.store.schema import CompanyRow, CursorRow, CustomerRow, InvoiceRow, LetterRow
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class Touched:
+    """What changed in this pass, so only that is re-evaluated within the same day."""
+
+    customers: set[str] = field(default_factory=set)
+    invoices: set[str] = field(default_factory=set)
+
+
+def get_cursor(session: Session, link: str, resource: str) -> datetime | None:
+    row = session.get(CursorRow, (link, resource))
+    return row.value if row else None
+
+
+def set_cursor(session: Session, link: str, resource: str, value: datetime,
+               now: datetime) -> None:
+    upsert(session, CursorRow,
+           [{"link": link, "resource": resource, "value": value, "updated_at": now}],
+           keys=("link", "resource"), update=("value", "updated_at"))
+
+
+def customer_row(link: str, c: Customer) -> dict[str, Any]:
+    return {"link": link, "number": c.number, "erp_id": c.id,
+            "transfer_to_agency": c.transfer_to_agency,
+            "data": c.model_dump(mode="json"), "changed_at": c.changed_at}
+
+
+def write_customers(session: Session, link: str, customers: Sequence[Customer]) -> None:
+    """Upsert customer cards (also used for the fresh cards read before a transfer)."""
+    upsert(session, CustomerRow, [customer_row(link, c) for c in customers],
+           keys=("link", "number"), update=("erp_id", "transfer_to_agency", "data", "changed_at"))
+
+
+def _write_invoices(ctx: LinkContext, session: Session, invoices: Sequence[Invoice]) -> None:
+    rows = [
+        {"link": ctx.link, "erp_id": i.id, "invoice_no": i.invoice_no,
+         "customer_no": i.customer_no, "due_date": i.due_date, "balance": i.balance,
+         "is_open": is_open_claim(i) and invoice_problem(i) is None,
+         "data": i.model_dump(mode="json"), "changed_at": i.changed_at}
+        for i in invoices
+    ]
+    upsert(session, InvoiceRow, rows, keys=("link", "erp_id"),
+           update=("invoice_no", "customer_no", "due_date", "balance", "is_open", "data",
+                   "changed_at"))
+    problems = [(i.id, p, i.model_dump(mode="json")) for i in invoices
+                if (p := invoice_problem(i)) is not None]
+    item_errors.store(session, ctx.link, "invoice", problems, ctx.now())
+    for key, reason, _raw in problems:
+        ctx.report.fail("invoice", key, reason)
+
+
+def _write_letters(ctx: LinkContext, session: Session, letters: Sequence[ReminderLetter]) -> None:
+    rows = [{"link": ctx.link, "erp_id": lt.id, "invoice_id": lt.invoice_id,
+             "data": lt.model_dump(mode="json")} for lt in letters]
+    upsert(session, LetterRow, rows, keys=("link", "erp_id"), update=("invoice_id", "data"))
+
+
+def _pull(
+    ctx: LinkContext,
+    resource: str,
+    fetch: Callable[[datetime | None], Iterator[Page[M]]],
+    write: Callable[[Session, Sequence[M]], None],
+    keys_of: Callable[[M], str],
+    on_page: Callable[[Sequence[M]], None],
+) -> None:
+    with ctx.tx() as session:
+        cursor = get_cursor(session, ctx.link, resource)
+    since = cursor - ctx.settings.cursor_overlap if cursor else None
+    newest = cursor
+    report = ctx.report
+    for page in fetch(since):
+        now = ctx.now()
+        with ctx.tx() as session:
+            write(session, page.items)
+            item_errors.resolve(session, ctx.link, resource, [keys_of(i) for i in page.items],
+                                now)
+            item_errors.store(session, ctx.link, resource,
+                              [(r.key, r.reason, r.raw) for r in page.rejected], now)
+        for rejected in page.rejected:
+            report.fail(resource, rejected.key, rejected.reason)
+        report.pulled[resource] += len(page.items)
+        on_page(page.items)
+        for item in page.items:
+            changed: datetime = item.changed_at  # type: ignore[attr-defined]
+            newest = changed if newest is None or changed > newest else newest
+    if newest is not None and newest != cursor:
+        with ctx.tx() as session:
+            set_cursor(session, ctx.link, resource, newest, ctx.now())
+
+
+def pull_company(ctx: LinkContext) -> Company:
+    company = ctx.erp.company()
+    with ctx.tx() as session:
+        upsert(session, CompanyRow,
+               [{"link": ctx.link, "data": company.model_dump(mode="json"),
+                 "fetched_at": ctx.now()}],
+               keys=("link",), update=("data", "fetched_at"))
+    return company
+
+
+def stored_company(session: Session, link: str) -> Company | None:
+    row = session.get(CompanyRow, link)
+    return Company.model_validate(row.data) if row else None
+
+
+def pull_erp(ctx: LinkContext) -> Touched:
+    """Read what changed in the ERP since the last pass into the mirror."""
+    touched = Touched()
+    _pull(ctx, "customers", ctx.erp.customers,
+          lambda s, items: write_customers(s, ctx.link, items),
+          lambda c: c.id, lambda items: touched.customers.update(c.number for c in items))
+    _pull(ctx, "invoices", ctx.erp.invoices,
+          lambda s, items: _write_invoices(ctx, s, items),
+          lambda i: i.id, lambda items: touched.invoices.update(i.id for i in items))
+    _pull(ctx, "letters", ctx.erp.letters,
+          lambda s, items: _write_letters(ctx, s, items),
+          lambda lt: lt.id, lambda items: touched.invoices.update(lt.invoice_id for lt in items))
+    return touched
+
+
+def load_customers(session: Session, link: str, numbers: Sequence[str]) -> dict[str, Customer]:
+    rows = session.scalars(
+        select(CustomerRow).where(CustomerRow.link == link, CustomerRow.number.in_(numbers))
+    )
+    return {row.number: Customer.model_validate(row.data) for row in rows}
+
+
+def load_letters(session: Session, link: str,
+                 invoice_ids: Sequence[str]) -> dict[str, list[ReminderLetter]]:
+    found: dict[str, list[ReminderLetter]] = {}
+    rows = session.scalars(
+        select(LetterRow).where(LetterRow.link == link, LetterRow.invoice_id.in_(invoice_ids))
+    )
+    for row in rows:
+        found.setdefault(row.invoice_id, []).append(ReminderLetter.model_validate(row.data))
+    return found

@@ -1,0 +1,54 @@
+"""What one sync pass did: counts, moves, transfers and the failures to show the user."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An item that could not be handled; the rest of the pass went on."""
+
+    resource: str
+    key: str
+    reason: str
+
+
+@dataclass
+class SyncReport:
+    link: str
+    dry_run: bool
+    started_at: datetime
+    finished_at: datetime | None = None
+    pulled: Counter[str] = field(default_factory=Counter)
+    moved: Counter[str] = field(default_factory=Counter)
+    """Claims that entered each list during the pass."""
+    transferred: list[dict[str, Any]] = field(default_factory=list)
+    """Claims that became agency cases (in a dry run: that would be sent now)."""
+    blocked: list[dict[str, Any]] = field(default_factory=list)
+    """Due claims kept in Approved by an obstacle (R7)."""
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def fail(self, resource: str, key: str, reason: str) -> None:
+        self.failures.append(Failure(resource, key, reason))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "link": self.link,
+            "dry_run": self.dry_run,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "pulled": dict(self.pulled),
+            "moved": dict(self.moved),
+            "transferred": self.transferred,
+            "blocked": self.blocked,
+            "failures": [asdict(f) for f in self.failures],
+            "ok": self.ok,
+        }

@@ -1,0 +1,233 @@
+"""Sending approved claims to the agency (R5, R7) exactly once (DESIGN "Exactly-once").
+
+A claim whose grace window has passed is checked against fresh customer data; if nothing
+blocks it, a ``transfer`` job keyed ``case:<invoice id>`` is queued with the full request.
+The job records the intent (``transfer_started_at``) before the call, asks the agency for an
+existing case under the same reference on every retry, and records the result after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from connector import jobs
+from connector.claims import Event, Mover, record, view
+from connector.classify import as_invoice, chunks, status_for
+from connector.context import LinkContext
+from connector.domain import AgencyCase, CaseRequest, ClaimList, Customer, Debtor, Invoice
+from connector.errors import CaseRejected, TransientError
+from connector.pull import write_customers
+from connector.rules import Obstacle, obstacles
+from connector.store.schema import ClaimRow, InvoiceRow, JobRow
+
+KIND = "transfer"
+LEASE_BATCH = 100
+T = TypeVar("T")
+
+
+def job_key(invoice_id: str) -> str:
+    return f"case:{invoice_id}"
+
+
+def case_request(invoice: Invoice, customer: Customer) -> CaseRequest:
+    """The claim as the agency gets it; the ERP invoice id is the idempotency reference."""
+    return CaseRequest(
+        reference=invoice.id, invoice_id=invoice.id, invoice_no=invoice.invoice_no,
+        invoice_date=invoice.invoice_date, due_date=invoice.due_date, amount=invoice.amount,
+        balance=invoice.balance, currency=invoice.currency, kid=invoice.kid,
+        debtor=Debtor(number=customer.number, name=customer.name,
+                      is_person=customer.is_person,
+                      organization_number=customer.organization_number,
+                      email=customer.email, phone=customer.phone, address=customer.address),
+        description=f"Invoice {invoice.invoice_no}",
+    )
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def schedule(ctx: LinkContext) -> None:
+    """Queue transfers for approved claims past their grace window, or name what blocks them."""
+    now = ctx.now()
+    cutoff = now - ctx.settings.grace
+    after = 0
+    while True:
+        with ctx.tx() as session:
+            page = list(session.execute(
+                select(ClaimRow, InvoiceRow)
+                .join(InvoiceRow, (InvoiceRow.link == ClaimRow.link)
+                      & (InvoiceRow.erp_id == ClaimRow.invoice_id))
+                .where(ClaimRow.link == ctx.link,
+                       ClaimRow.list_name == ClaimList.APPROVED.value,
+                       ClaimRow.transfer_started_at.is_(None),
+                       ClaimRow.approved_at <= cutoff,
+                       ClaimRow.id > after)
+                .order_by(ClaimRow.id).limit(LEASE_BATCH)
+            ).all())
+        if not page:
+            return
+        after = page[-1][0].id
+        # Address edits may not move the ERP's change time (SPEC §7): read the cards afresh.
+        fresh = ctx.erp.customers_by_number(sorted({c.customer_no for c, _ in page}))
+        with ctx.tx() as session:
+            write_customers(session, ctx.link, fresh)
+            _schedule_page(ctx, session, page, {c.number: c for c in fresh}, now)
+
+
+def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
+                   customers: dict[str, Customer], now: datetime) -> None:
+    rejected = {
+        row.key: row for row in session.scalars(select(JobRow).where(
+            JobRow.link == ctx.link, JobRow.state == jobs.JobState.REJECTED.value,
+            JobRow.key.in_([job_key(c.invoice_id) for c, _ in page])))
+    }
+    queue: list[jobs.JobSpec] = []
+    blocked: list[dict[str, Any]] = []
+    events: list[Event] = []
+    for claim, inv_row in page:
+        invoice = as_invoice(inv_row)
+        customer = customers.get(claim.customer_no)
+        found = obstacles(invoice, customer, ctx.agency.requirements)
+        if not found and customer is not None:
+            payload = case_request(invoice, customer).model_dump(mode="json")
+            previous = rejected.get(job_key(claim.invoice_id))
+            if previous is not None and previous.payload.get("fingerprint") == fingerprint(payload):
+                found = [Obstacle("agency_rejected", previous.last_error or "rejected")]
+            elif ctx.pm is not None and (veto := ctx.pm.hook.connector_veto_transfer(
+                    link=ctx.link, claim=view(claim))):
+                found = [Obstacle("vetoed", f"held by a plugin: {veto}")]
+            else:
+                queue.append(jobs.JobSpec(KIND, job_key(claim.invoice_id),
+                                          {"claim_id": claim.id, "request": payload,
+                                           "fingerprint": fingerprint(payload)}))
+        as_dicts = [o.as_dict() for o in found]
+        if as_dicts != list(claim.obstacles or []):
+            blocked.append({"id": claim.id, "obstacles": as_dicts,
+                            "status": status_for(ClaimList.APPROVED, as_dicts),
+                            "updated_at": now})
+            text = ("Obstacles: " + "; ".join(o.message for o in found)) if found \
+                else "Obstacles cleared"
+            events.append(Event(claim.id, now, "connector", "obstacles", text))
+        if found:
+            ctx.report.blocked.append({**view(claim), "obstacles": as_dicts})
+    if blocked:
+        session.execute(update(ClaimRow), blocked)
+    record(session, ctx.link, events)
+    jobs.enqueue(session, ctx.link, queue, now)
+
+
+def _call(ctx: LinkContext, fn: Callable[[], T]) -> T:
+    """One agency call, retried on transient errors with backoff inside the call (tenacity)."""
+    base = ctx.settings.call_backoff.total_seconds()
+    retrying = Retrying(
+        stop=stop_after_attempt(ctx.settings.call_retries),
+        wait=wait_exponential(multiplier=base, max=base * 8),
+        retry=retry_if_exception_type(TransientError),
+        reraise=True,
+    )
+    return retrying(fn)
+
+
+def run_transfers(ctx: LinkContext) -> None:
+    """Carry out due transfer jobs of this link, one agency call (or lookup) each."""
+    lease = ctx.settings.job_lease
+    while True:
+        now = ctx.now()
+        with ctx.tx() as session:
+            batch = jobs.claim(session, ctx.link, now, lease, LEASE_BATCH, kinds=[KIND])
+            claim_ids = [j.payload["claim_id"] for j in batch]
+            # The intent is recorded before any call: from here the ERP side cannot cancel.
+            session.execute(
+                update(ClaimRow)
+                .where(ClaimRow.id.in_(claim_ids), ClaimRow.list_name == ClaimList.APPROVED.value,
+                       ClaimRow.transfer_started_at.is_(None))
+                .values(transfer_started_at=now, updated_at=now))
+            live = {c.id: c for c in session.scalars(select(ClaimRow).where(
+                ClaimRow.id.in_(claim_ids), ClaimRow.list_name == ClaimList.APPROVED.value))}
+            for job in batch:
+                if job.payload["claim_id"] not in live:
+                    jobs.finish(session, job.id, jobs.JobState.CANCELLED, now)
+        if not batch:
+            return
+        for job in batch:
+            claim = live.get(job.payload["claim_id"])
+            if claim is not None:
+                _transfer_one(ctx, job, claim)
+
+
+def _transfer_one(ctx: LinkContext, job: JobRow, claim: ClaimRow) -> None:
+    request = CaseRequest.model_validate(job.payload["request"])
+    try:
+        case: AgencyCase | None = None
+        if job.attempts > 1:
+            case = _call(ctx, lambda: ctx.agency.find_case(request.reference))
+        if case is None:
+            case = _call(ctx, lambda: ctx.agency.register_case(request))
+    except CaseRejected as exc:
+        _rejected(ctx, job, claim, exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - any failure of one item must not stop the rest
+        _failed(ctx, job, claim, exc)
+        return
+    now = ctx.now()
+    with ctx.tx() as session:
+        Mover(ctx.link, ctx.pm).move(
+            session, [claim], ClaimList.OPEN, now,
+            f"Transferred to the agency as case {case.id}", status=case.status,
+            values={"agency_case_id": case.id, "transferred_at": now, "obstacles": []})
+        jobs.finish(session, job.id, jobs.JobState.DONE, now)
+    ctx.report.moved[ClaimList.OPEN.value] += 1
+    ctx.report.transferred.append(view(claim))
+    if ctx.pm is not None:
+        ctx.pm.hook.connector_case_transferred(link=ctx.link, claim=view(claim),
+                                               agency_case_id=case.id)
+
+
+def _rejected(ctx: LinkContext, job: JobRow, claim: ClaimRow, exc: CaseRejected) -> None:
+    """The agency refused: the claim stays Approved with the agency's reason (R7)."""
+    now = ctx.now()
+    found = [Obstacle("agency_rejected", f"the agency rejected the case: {exc.reason}",
+                      exc.field).as_dict()]
+    with ctx.tx() as session:
+        session.execute(update(ClaimRow).where(ClaimRow.id == claim.id).values(
+            transfer_started_at=None, obstacles=found,
+            status=status_for(ClaimList.APPROVED, found), updated_at=now))
+        record(session, ctx.link, [Event(claim.id, now, "agency", "rejected",
+                                         found[0]["message"] or "")])
+        jobs.finish(session, job.id, jobs.JobState.REJECTED, now, found[0]["message"])
+    ctx.report.blocked.append({**view(claim), "obstacles": found})
+
+
+def _failed(ctx: LinkContext, job: JobRow, claim: ClaimRow, exc: Exception) -> None:
+    """Unknown whether the agency got it: keep the claim uncancellable and retry later."""
+    now = ctx.now()
+    reason = f"{type(exc).__name__}: {exc}"
+    with ctx.tx() as session:
+        state = jobs.retry_later(session, job, now, reason, ctx.settings.job_backoff,
+                                 ctx.settings.job_attempts)
+        text = (f"Transfer attempt {job.attempts} failed ({reason}); "
+                + ("will retry" if state is jobs.JobState.QUEUED else "gave up, see `connector jobs`"))
+        record(session, ctx.link, [Event(claim.id, now, "connector", "transfer_failed", text)])
+    ctx.report.fail("transfer", str(claim.id), text)
+
+
+def pending_transfers(session: Session, link: str, now: datetime) -> list[ClaimRow]:
+    """Claims whose transfer job is due now: what a dry run would send."""
+    keys = select(JobRow.payload).where(
+        JobRow.link == link, JobRow.kind == KIND, JobRow.state == jobs.JobState.QUEUED.value,
+        JobRow.run_after <= now)
+    ids = [p["claim_id"] for p in session.scalars(keys)]
+    rows: list[ClaimRow] = []
+    for chunk in chunks([str(i) for i in ids]):
+        rows.extend(session.scalars(select(ClaimRow).where(
+            ClaimRow.id.in_([int(i) for i in chunk]))))
+    return rows

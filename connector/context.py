@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pluggy
 from sqlalchemy.orm import Session
@@ -39,7 +39,8 @@ class LinkContext:
         return self.settings.name
 
     def now(self) -> datetime:
-        return self.clock.now()
+        """Always UTC: arithmetic on zoned times would follow wall clocks across DST."""
+        return self.clock.now().astimezone(UTC)
 
     def today(self) -> date:
         """Today in the company's zone: the day R1's calendar days count in."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from connector.domain import (
     ClaimList,
@@ -120,9 +120,10 @@ def entry_list(
 def transfer_due(approved_at: datetime, now: datetime, grace: timedelta = DEFAULT_GRACE) -> bool:
     """R5: an approved claim is transferred once its grace window has fully passed.
 
-    Elapsed time, not wall-clock: both are aware datetimes, so a DST shift changes nothing.
+    Elapsed time, not wall-clock: Python subtracts two times of the same zone by their wall
+    clocks, so both go to UTC first and a DST shift changes nothing.
     """
-    return now - approved_at >= grace
+    return now.astimezone(UTC) - approved_at.astimezone(UTC) >= grace
 
 
 @dataclass(frozen=True)

@@ -110,15 +110,17 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
                                           {"claim_id": claim.id, "request": payload,
                                            "fingerprint": fingerprint(payload)}))
         as_dicts = [o.as_dict() for o in found]
-        if as_dicts != list(claim.obstacles or []):
-            blocked.append({"id": claim.id, "obstacles": as_dicts,
-                            "status": status_for(ClaimList.APPROVED, as_dicts),
+        status = status_for(ClaimList.APPROVED, as_dicts) if found else claim.status
+        if as_dicts != list(claim.obstacles or []) or status != claim.status:
+            blocked.append({"id": claim.id, "obstacles": as_dicts, "status": status,
                             "updated_at": now})
+        if as_dicts != list(claim.obstacles or []):
             text = ("Obstacles: " + "; ".join(o.message for o in found)) if found \
                 else "Obstacles cleared"
             events.append(Event(claim.id, now, "connector", "obstacles", text))
         if found:
-            ctx.report.blocked.append({**view(claim), "obstacles": as_dicts})
+            ctx.report.blocked.append({**view(claim), "obstacles": as_dicts,
+                                       "status": status})
     if blocked:
         session.execute(update(ClaimRow), blocked)
     record(session, ctx.link, events)

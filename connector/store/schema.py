@@ -82,7 +82,7 @@ class ClaimRow(Base):
     balance: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(String(3))
     due_date: Mapped[date] = mapped_column(Date)
-    list_name: Mapped[str] = mapped_column("list", String(20))
+    list_name: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(Text, default="")
     obstacles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     entered_at: Mapped[datetime]
@@ -95,7 +95,7 @@ class ClaimRow(Base):
 
     __table_args__ = (
         UniqueConstraint("link", "invoice_id", name="uq_claims_link_invoice"),
-        Index("ix_claims_link_list", "link", "list"),
+        Index("ix_claims_link_list", "link", "list_name"),
     )
 
 

@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('balance', connector.store.types.MoneyType(), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=False),
-    sa.Column('list', sa.String(length=20), nullable=False),
+    sa.Column('list_name', sa.String(length=20), nullable=False),
     sa.Column('status', sa.Text(), nullable=False),
     sa.Column('obstacles', sa.JSON(), nullable=False),
     sa.Column('entered_at', connector.store.types.UtcDateTime(timezone=True), nullable=False),
@@ -44,7 +44,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('link', 'invoice_id', name='uq_claims_link_invoice')
     )
     with op.batch_alter_table('claims', schema=None) as batch_op:
-        batch_op.create_index('ix_claims_link_list', ['link', 'list'], unique=False)
+        batch_op.create_index('ix_claims_link_list', ['link', 'list_name'], unique=False)
 
     op.create_table('companies',
     sa.Column('link', sa.String(length=100), nullable=False),

@@ -1,0 +1,1 @@
+"""The Kravia debt-collection agency adapter (registered, not yet usable; see ``plugin``)."""

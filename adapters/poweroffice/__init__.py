@@ -1,0 +1,1 @@
+"""The PowerOffice Go ERP adapter (registered, not yet usable; see ``plugin``)."""

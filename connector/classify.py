@@ -120,6 +120,7 @@ def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
         ctx.report.fail("invoice", key, reason)
     if not rows:
         return 0
+    item_errors.resolve(session, ctx.link, "invoice", list(texts), now)
     upsert(session, ClaimRow, rows, keys=("link", "invoice_id"),
            update=[k for k in rows[0] if k not in ("link", "invoice_id")])
     claims = list(session.scalars(select(ClaimRow).where(

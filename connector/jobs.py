@@ -103,6 +103,17 @@ def claim(
     return list(session.scalars(select(JobRow).where(JobRow.id.in_(ids)).order_by(JobRow.id)))
 
 
+def heartbeat(session: Session, job_id: int, now: datetime, lease: timedelta) -> bool:
+    """Extend this worker's lease on a job; False when the lease was lost to a reaper."""
+    result = session.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.locked_by == worker_id(),
+               JobRow.state == JobState.RUNNING.value)
+        .values(locked_until=now + lease, updated_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def finish(session: Session, job_id: int, state: JobState, now: datetime,
            error: str | None = None) -> None:
     session.execute(

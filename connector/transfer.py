@@ -29,7 +29,10 @@ from connector.rules import Obstacle, obstacles
 from connector.store.schema import ClaimRow, InvoiceRow, JobRow
 
 KIND = "transfer"
-LEASE_BATCH = 100
+SCHEDULE_PAGE = 200
+"""Due claims checked per page: one fresh customer read and one job insert per page."""
+LEASE_BATCH = 20
+"""Jobs taken per lease; each one's lease is renewed just before its call."""
 T = TypeVar("T")
 
 
@@ -71,7 +74,7 @@ def schedule(ctx: LinkContext) -> None:
                        ClaimRow.transfer_started_at.is_(None),
                        ClaimRow.approved_at <= cutoff,
                        ClaimRow.id > after)
-                .order_by(ClaimRow.id).limit(LEASE_BATCH)
+                .order_by(ClaimRow.id).limit(SCHEDULE_PAGE)
             ).all())
         if not page:
             return
@@ -162,7 +165,11 @@ def run_transfers(ctx: LinkContext) -> None:
             return
         for job in batch:
             claim = live.get(job.payload["claim_id"])
-            if claim is not None:
+            if claim is None:
+                continue
+            with ctx.tx() as session:
+                still_ours = jobs.heartbeat(session, job.id, ctx.now(), lease)
+            if still_ours:
                 _transfer_one(ctx, job, claim)
 
 

@@ -327,6 +327,121 @@ def adapters(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+DEMO_ROWS = 10
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(min=1, max=365, help="Simulated days to run.")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed of the generated world and user.")] = 7,
+    customers: Annotated[int, typer.Option(min=1, help="Customers in the world.")] = 60,
+    link: LinkOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a fresh mock world through N simulated days, syncing every simulated hour.
+
+    A scripted user approves most drafts each weekday at 09:00 and holds a few back.
+    Ends with the four lists, the named obstacles and a summary."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from connector.demo import run_demo
+
+    rt = runtime()
+    with Progress(TextColumn("[bold]demo[/] {task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} h"), TimeRemainingColumn(),
+                  console=err, transient=True, disable=as_json) as progress:
+        task = progress.add_task(f"{days} simulated days", total=days * 24)
+        result = run_demo(rt, link, days, seed, customers,
+                          tick=lambda: progress.advance(task))
+    with rt.link(result.link) as ctx:
+        rows = fetch_claims(ctx, [*LIST_ORDER])
+    if as_json:
+        print_json({"summary": result.__dict__, "claims": rows})
+        return
+    for which in LIST_ORDER:
+        chosen = [r for r in rows if r["list"] == which.value]
+        table = claims_table(chosen[:DEMO_ROWS], f"{which.value.title()} ({len(chosen)})")
+        if len(chosen) > DEMO_ROWS:
+            table.caption = (f"… and {len(chosen) - DEMO_ROWS} more: "
+                             f"connector cases --list {which.value}")
+        out.print(table)
+    blocked = [r for r in rows if r["obstacles"]]
+    out.print(f"[bold]Obstacles[/] ({len(blocked)} claims)")
+    for row in blocked:
+        reasons = "; ".join(o["message"] for o in row["obstacles"])
+        out.print(f"  #{row['id']} invoice {row['invoice_no']} ({row['list']}): {reasons}")
+    w = result.world
+    out.print(
+        f"[bold]Summary[/] {result.days} days, {result.syncs} syncs, seed {result.seed}: "
+        f"{w['customers']} customers, {w['invoices']} invoices, {w['letters']} letters sent; "
+        f"user approved {result.approved}, held back {result.held}; lists "
+        + ", ".join(f"{k} {v}" for k, v in sorted(result.lists.items()))
+        + f"; agency cases {w['cases']}, duplicates {w['duplicates']}; "
+        f"item errors {sum(result.failures.values())}.")
+
+
+@mock_app.command("load")
+def mock_load(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML file (see docs/mock.md).")],
+    link: LinkOpt = None,
+) -> None:
+    """Replace the mock world with the one a scenario file describes."""
+    from adapters.mock.plugin import reset_world
+    from adapters.mock.scenario import load_scenario
+
+    path = mock_world_path(link)
+    world = reset_world(path, load_scenario(file))
+    out.print(f"loaded {file} into {path}: {len(world.customers)} customers, "
+              f"{len(world.invoices)} invoices, now {world.now.isoformat()}")
+
+
+@mock_app.command("advance")
+def mock_advance(
+    duration: Annotated[str, typer.Argument(help="How far to move the clock: 2h, 14d, 1h30m.")],
+    link: LinkOpt = None,
+) -> None:
+    """Move the mock world's clock forward; its reminder flow runs as days pass."""
+    from adapters.mock.plugin import open_world
+    from connector.config import parse_duration
+
+    try:
+        delta = parse_duration(duration)
+    except ValueError as exc:
+        raise ConnectorError(str(exc)) from None
+    path = mock_world_path(link)
+    world = open_world(path)
+    world.advance(delta)
+    world.save(path)
+    out.print(f"mock world now {world.now.isoformat()} (company day {world.today})")
+
+
+@mock_app.command("show")
+def mock_show(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the mock world: its time, company, counts, agency cases and duplicates."""
+    from adapters.mock.plugin import open_world
+
+    summary = open_world(mock_world_path(link)).summary()
+    if as_json:
+        print_json(summary)
+        return
+    table = Table(title="Mock world", title_justify="left", show_header=False)
+    for key, value in summary.items():
+        table.add_row(key, json.dumps(value, default=str) if isinstance(value, dict)
+                      else str(value))
+    out.print(table)
+
+
+def mock_world_path(link: str | None) -> Path:
+    from adapters.mock.plugin import world_path
+    from connector.ports import AdapterContext
+
+    settings = load_settings(State.config)
+    chosen = settings.link(link)
+    if chosen.erp.adapter != "mock":
+        raise ConnectorError(f"link {chosen.name!r} does not use the mock ERP")
+    return world_path(chosen.erp.options, AdapterContext(chosen.name, settings.state_dir))
+
+
 def main() -> None:
     """Console entry point: known errors become one plain line and exit status 2."""
     try:

@@ -38,8 +38,7 @@ def _step(ctx: LinkContext, name: str, fn: Callable[[], T]) -> T | None:
 
 def sync(ctx: LinkContext) -> SyncReport:
     """Run one pass; in a dry run nothing reaches the store, the ERP or the agency."""
-    report = ctx.report
-    report.started_at = ctx.now()
+    report = ctx.report = SyncReport(ctx.link, ctx.dry_run, ctx.now())
     try:
         _pass(ctx)
     finally:

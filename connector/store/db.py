@@ -95,4 +95,13 @@ def upsert(
     session.execute(stmt)
 
 
-__all__ = ["Base", "Store", "migrate", "upsert"]
+
+
+def forget_link(session: Session, link: str) -> None:
+    """Delete everything the store knows about one link (used when a demo starts afresh)."""
+    for table in reversed(Base.metadata.sorted_tables):
+        if "link" in table.c:
+            session.execute(table.delete().where(table.c.link == link))
+
+
+__all__ = ["Base", "Store", "forget_link", "migrate", "upsert"]

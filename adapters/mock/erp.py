@@ -1,0 +1,90 @@
+"""The mock ERP adapter: reads the world the way the PowerOffice adapter reads PowerOffice.
+
+Records are built as raw dicts and validated by ``parse_page``, so bad ERP data in the world
+(a malformed date) comes out as a ``Rejected`` item, exactly as from a real ERP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from adapters.mock.world import MockInvoice, World, WorldClock, parse_date
+from connector.domain import Company, Customer, Invoice, ReminderLetter
+from connector.ports import Capability, Page, parse_page
+
+T = TypeVar("T", bound=BaseModel)
+DEFAULT_PAGE_SIZE = 500
+
+
+class MockErp:
+    """An ``ErpAdapter`` over a World; ``close`` saves the world when it has a file."""
+
+    capabilities: frozenset[Capability] = frozenset()
+
+    def __init__(self, world: World, path: Path | None = None,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        self.world = world
+        self.path = path
+        self.page_size = page_size
+
+    @property
+    def clock(self) -> WorldClock:
+        """The engine reads time from here, so rules see the world's days."""
+        return self.world.clock
+
+    def company(self) -> Company:
+        self.world.trip("erp.company")
+        return self.world.company
+
+    def customers(self, changed_since: datetime | None) -> Iterator[Page[Customer]]:
+        self.world.trip("erp.customers")
+        return self._pages(Customer, "customer", self.world.customers.values(),
+                           changed_since, _customer_raw)
+
+    def customers_by_number(self, numbers: Sequence[str]) -> list[Customer]:
+        self.world.trip("erp.customers_by_number")
+        found = [self.world.customers[n] for n in numbers if n in self.world.customers]
+        return parse_page(Customer, "customer", [_customer_raw(c) for c in found]).items
+
+    def invoices(self, changed_since: datetime | None) -> Iterator[Page[Invoice]]:
+        """Invoices and credit notes, hiding those dated after today (not issued yet)."""
+        self.world.trip("erp.invoices")
+        today = self.world.today
+        issued = [i for i in self.world.invoices.values() if not _future(i, today)]
+        return self._pages(Invoice, "invoice", issued, changed_since,
+                           lambda i: i.model_dump(exclude={"credits"}))
+
+    def letters(self, changed_since: datetime | None) -> Iterator[Page[ReminderLetter]]:
+        self.world.trip("erp.letters")
+        return self._pages(ReminderLetter, "letter", self.world.letters, changed_since,
+                           lambda letter: letter.model_dump())
+
+    def _pages(self, model: type[T], resource: str, records: Iterable[Any],
+               changed_since: datetime | None,
+               raw: Callable[[Any], dict[str, Any]]) -> Iterator[Page[T]]:
+        """Records changed strictly after the cursor, oldest first, ``page_size`` at a time."""
+        chosen = sorted(
+            (r for r in records if changed_since is None or r.changed_at > changed_since),
+            key=lambda r: r.changed_at,
+        )
+        size = self.page_size
+        for start in range(0, len(chosen), size):
+            yield parse_page(model, resource, [raw(r) for r in chosen[start:start + size]])
+
+    def close(self) -> None:
+        if self.path is not None:
+            self.world.save(self.path)
+
+
+def _customer_raw(customer: Any) -> dict[str, Any]:
+    return customer.model_dump(exclude={"send_reminders"})
+
+
+def _future(invoice: MockInvoice, today: Any) -> bool:
+    issued = parse_date(invoice.invoice_date)
+    return issued is not None and issued > today

@@ -1,0 +1,77 @@
+"""Registers the mock ERP and agency, and keeps one World per file for the whole process.
+
+Both adapters of a link must act on the same World object (a case the agency registers and
+the invoice the ERP shows live in one state), so factories share an open-worlds cache keyed
+by the world file. The CLI uses ``open_world`` / ``reset_world`` for ``connector mock``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from adapters.mock.agency import MockAgency
+from adapters.mock.erp import DEFAULT_PAGE_SIZE, MockErp
+from adapters.mock.world import World
+from connector import hookimpl
+from connector.errors import ConfigError
+from connector.ports import AdapterContext
+from connector.registry import Register
+
+DEFAULT_WORLD_FILE = "mock-world.json"
+_open: dict[Path, World] = {}
+
+
+def world_path(settings: Mapping[str, Any], context: AdapterContext) -> Path:
+    """``settings["world"]`` (default mock-world.json), relative to the link's state folder."""
+    return (context.state_dir / str(settings.get("world", DEFAULT_WORLD_FILE))).resolve()
+
+
+def open_world(path: Path) -> World:
+    """The world in ``path``, already open in this process or loaded; empty if no file yet."""
+    path = path.resolve()
+    if path not in _open:
+        _open[path] = World.load(path) if path.exists() else World.empty()
+    return _open[path]
+
+
+def reset_world(path: Path, world: World) -> World:
+    """Make ``world`` the one in ``path``, for this process and on disk."""
+    path = path.resolve()
+    _open[path] = world
+    world.save(path)
+    return world
+
+
+def _check(settings: Mapping[str, Any], known: set[str], side: str) -> None:
+    unknown = set(settings) - known
+    if unknown:
+        raise ConfigError(
+            f"mock {side} settings: unknown {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(known))})"
+        )
+
+
+def erp_factory(settings: Mapping[str, Any], context: AdapterContext) -> MockErp:
+    _check(settings, {"world", "page_size"}, "erp")
+    page_size = settings.get("page_size", DEFAULT_PAGE_SIZE)
+    if not isinstance(page_size, int) or isinstance(page_size, bool) or page_size < 1:
+        raise ConfigError(f"mock erp settings: page_size must be a positive integer, "
+                          f"not {page_size!r}")
+    path = world_path(settings, context)
+    return MockErp(open_world(path), path, page_size)
+
+
+def agency_factory(settings: Mapping[str, Any], context: AdapterContext) -> MockAgency:
+    _check(settings, {"world"}, "agency")
+    path = world_path(settings, context)
+    return MockAgency(open_world(path), path)
+
+
+@hookimpl
+def connector_register_adapters(register: Register) -> None:
+    register.erp("mock", erp_factory, capabilities=MockErp.capabilities,
+                 summary="Simulated ERP: a persisted world with a reminder flow and its own clock")
+    register.agency("mock", agency_factory, capabilities=MockAgency.capabilities,
+                    summary="Simulated agency: validates cases like Kravia, counts duplicates")

@@ -1,0 +1,201 @@
+"""Scenario files: a hand-written world in TOML (format in docs/mock.md).
+
+A scenario is checked before anything is built, and every mistake is reported with the file
+and the field (``invoices[2].due_in_days``), because a silently wrong test world is worse
+than none. Broken ERP data is allowed only where asked for with ``malformed = true``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, field_validator
+
+from adapters.mock.world import World, parse_date
+from connector.domain import Address, Company, DunningSetup, LetterKind, Money
+from connector.errors import ConfigError, UserError
+
+Fail = Callable[[str, str], ConfigError]
+"""Builds the error for a field path and a message, with the file name in front."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+class ScenarioWorld(_Section):
+    start: AwareDatetime
+    seed: int | None = None
+    backfill: bool = True
+    """Send, backdated, the letters the reminder flow would have sent before the start."""
+
+
+class ScenarioCompany(_Section):
+    name: str
+    timezone: str = "Europe/Oslo"
+    auto_transfer: bool = False
+    dunning: DunningSetup = DunningSetup()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Oslo)") from None
+        return value
+
+
+class ScenarioCustomer(_Section):
+    number: str
+    name: str
+    is_person: bool = False
+    organization_number: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: Address = Address()
+    transfer_to_agency: bool = True
+    send_reminders: bool = True
+    dunning: DunningSetup | None = None
+
+
+class ScenarioInvoice(_Section):
+    customer_no: str
+    amount: Money
+    invoice_no: str | None = None
+    invoice_date: date | str | None = None
+    invoice_in_days: int | None = None
+    due_date: date | str | None = None
+    due_in_days: int | None = None
+    balance: Money | None = None
+    currency: str = "NOK"
+    kid: str | None = None
+    collect_requested: bool = False
+    deleted: bool = False
+    malformed: bool = False
+    """Deliberately bad ERP data: keep a malformed date or an unknown customer as given."""
+
+
+class ScenarioLetter(_Section):
+    invoice_no: str
+    kind: LetterKind
+    sent_on: date | None = None
+    sent_in_days: int | None = None
+    due_date: date | None = None
+    due_in_days: int | None = None
+
+
+class Scenario(_Section):
+    world: ScenarioWorld
+    company: ScenarioCompany
+    customers: list[ScenarioCustomer] = []
+    invoices: list[ScenarioInvoice] = []
+    letters: list[ScenarioLetter] = []
+
+
+def load_scenario(path: Path) -> World:
+    """Read, check and build the world a scenario file describes."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the scenario: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return build_scenario(data, str(path))
+
+
+def build_scenario(data: dict[str, Any], source: str = "scenario") -> World:
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(
+            f"{source}: {_where(err['loc'])}: {err['msg']}" for err in exc.errors()
+        )) from None
+    try:
+        return _build(scenario, source)
+    except UserError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
+def _build(scenario: Scenario, source: str) -> World:
+    world = World(now=scenario.world.start, seed=scenario.world.seed,
+                  company=Company(**scenario.company.model_dump()))
+    today = world.today
+
+    def fail(where: str, message: str) -> ConfigError:
+        return ConfigError(f"{source}: {where}: {message}")
+
+    for i, customer in enumerate(scenario.customers):
+        if customer.number in world.customers:
+            raise fail(f"customers[{i}].number", f"customer {customer.number} is listed twice")
+        world.add_customer(**customer.model_dump())
+    for i, spec in enumerate(scenario.invoices):
+        where = f"invoices[{i}]"
+        if spec.invoice_no is not None and spec.invoice_no in world.invoices:
+            raise fail(f"{where}.invoice_no", f"invoice {spec.invoice_no} is listed twice")
+        if spec.customer_no not in world.customers and not spec.malformed:
+            raise fail(f"{where}.customer_no", f"no customer {spec.customer_no} in [[customers]]"
+                       " (set malformed = true to stage an unknown customer)")
+        issued = _day(fail, f"{where}.invoice", spec.invoice_date, spec.invoice_in_days, today,
+                      spec.malformed)
+        due = _day(fail, f"{where}.due", spec.due_date, spec.due_in_days, today, spec.malformed)
+        if issued is None and due is None:
+            raise fail(where, "give due_date or due_in_days (invoice_date defaults to 14 days "
+                              "before it)")
+        if issued is None and isinstance(due, date):
+            issued = due - timedelta(days=14)
+        invoice = world.add_invoice(
+            spec.customer_no, spec.amount, invoice_no=spec.invoice_no, invoice_date=issued,
+            due_date=due, balance=spec.balance, currency=spec.currency, kid=spec.kid,
+            collect_requested=spec.collect_requested,
+        )
+        if spec.deleted:
+            world.delete_invoice(invoice.invoice_no)
+    for i, letter in enumerate(scenario.letters):
+        where = f"letters[{i}]"
+        if letter.invoice_no not in world.invoices:
+            raise fail(f"{where}.invoice_no", f"no invoice {letter.invoice_no} in [[invoices]]")
+        sent = _day(fail, f"{where}.sent", letter.sent_on, letter.sent_in_days, today, False)
+        if not isinstance(sent, date):
+            raise fail(where, "give sent_on or sent_in_days")
+        if sent > today:
+            raise fail(f"{where}.sent_on", f"{sent} is after the start day {today}")
+        due = _day(fail, f"{where}.due", letter.due_date, letter.due_in_days, today, False)
+        world.add_letter(letter.invoice_no, letter.kind, sent,
+                         due if isinstance(due, date) else None)
+    if scenario.world.backfill:
+        world.settle()
+    return world
+
+
+def _day(fail: Fail, stem: str, absolute: date | str | None, relative: int | None,
+         today: date, malformed: bool) -> date | str | None:
+    """A date given as ``<stem>_date`` / ``sent_on`` or as ``<stem>_in_days`` from the start.
+
+    A malformed date string is kept as it is only when the record says ``malformed = true``.
+    """
+    name = "sent_on" if stem.endswith(".sent") else f"{stem}_date"
+    if absolute is not None and relative is not None:
+        raise fail(name, f"give {name.rsplit('.', 1)[-1]} or {stem.rsplit('.', 1)[-1]}_in_days,"
+                         " not both")
+    if relative is not None:
+        return today + timedelta(days=relative)
+    if isinstance(absolute, str):
+        parsed = parse_date(absolute)
+        if parsed is None and not malformed:
+            raise fail(name, f"{absolute!r} is not a date (YYYY-MM-DD); set malformed = true "
+                             "to stage it as bad ERP data")
+        return parsed or absolute
+    return absolute

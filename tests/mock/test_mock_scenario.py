@@ -1,0 +1,157 @@
+"""Scenario files: the shipped examples load, and mistakes are named by file and field."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.mock.erp import MockErp
+from adapters.mock.scenario import load_scenario
+from connector.domain import LetterKind, NextAction
+from connector.errors import ConfigError
+
+SCENARIOS = Path(__file__).parents[2] / "config" / "scenarios"
+HEAD = """
+[world]
+start = 2025-03-03T09:00:00+01:00
+
+[company]
+name = "Test AS"
+dunning = { reminder = true }
+
+[[customers]]
+number = 1
+name = "Kari Nordmann"
+is_person = true
+"""
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "scenario.toml"
+    path.write_text(HEAD + textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", ["small.toml", "reminder-flow.toml"])
+def test_shipped_scenarios_load(name: str) -> None:
+    world = load_scenario(SCENARIOS / name)
+    assert world.customers and world.invoices
+
+
+def test_small_scenario_covers_each_case() -> None:
+    world = load_scenario(SCENARIOS / "small.toml")
+    customers = world.customers.values()
+    assert any(c.address.postal_code is None for c in customers)
+    assert any(not c.is_person and not c.organization_number for c in customers)
+    assert any(not c.transfer_to_agency for c in customers)
+    assert any(i.currency == "EUR" for i in world.invoices.values())
+    (page,) = MockErp(world).invoices(None)
+    assert [r.raw["invoice_no"] for r in page.rejected] == ["20010"]
+    assert "19999" in {i.customer_no for i in page.items}
+    assert "20009" not in {i.invoice_no for i in page.items}  # issued in five days
+
+
+def test_relative_days_count_from_the_start_day(tmp_path: Path) -> None:
+    world = load_scenario(write(tmp_path, """
+        [[invoices]]
+        invoice_no = "7"
+        customer_no = 1
+        due_in_days = -20
+        amount = "100.50"
+        """))
+    invoice = world.invoices["7"]
+    assert invoice.due_date == "2025-02-11" and invoice.invoice_date == "2025-01-28"
+    assert invoice.amount == Decimal("100.50")
+    (letter,) = world.letters_of(invoice)  # backfilled: reminder on due + 7
+    assert (letter.kind, letter.sent_on) == (LetterKind.REMINDER, date(2025, 2, 18))
+    assert invoice.next_action is NextAction.WAIT
+
+
+def test_listed_letters_are_kept_and_backfill_can_be_off(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        [[invoices]]
+        invoice_no = "7"
+        customer_no = 1
+        due_date = 2025-02-01
+        amount = 100
+
+        [[letters]]
+        invoice_no = "7"
+        kind = "reminder"
+        sent_on = 2025-02-20
+        due_in_days = 1
+        """)
+    path.write_text(path.read_text().replace("start = 2025-03-03T09:00:00+01:00",
+                                             "start = 2025-03-03T09:00:00+01:00\nbackfill = false"))
+    world = load_scenario(path)
+    (letter,) = world.letters
+    assert letter.sent_on == date(2025, 2, 20) and letter.due_date == date(2025, 3, 4)
+    world.advance(timedelta(days=3))
+    assert world.invoices["7"].next_action is NextAction.COLLECTION
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[[invoices]]\ncustomer_no = 1\ndue_in_days = 1\namount = 12.5\n',
+         "invoices[0].amount: Value error, money must be Decimal"),
+        ('[[invoices]]\ncustomer_no = 2\ndue_in_days = 1\namount = 1\n',
+         "invoices[0].customer_no: no customer 2"),
+        ('[[invoices]]\ncustomer_no = 1\ndue_date = "2025-13-45"\namount = 1\n',
+         "invoices[0].due_date: '2025-13-45' is not a date"),
+        ('[[invoices]]\ncustomer_no = 1\namount = 1\n',
+         "invoices[0]: give due_date or due_in_days"),
+        ('[[invoices]]\ncustomer_no = 1\ndue_date = 2025-01-01\ndue_in_days = 1\namount = 1\n',
+         "invoices[0].due_date: give due_date or due_in_days, not both"),
+        ('[[invoices]]\ncustomer_no = 1\ndue_in_days = 1\namount = 1\ncolour = "red"\n',
+         "invoices[0].colour: Extra inputs are not permitted"),
+        ('[[customers]]\nnumber = 1\nname = "Again"\n',
+         "customers[1].number: customer 1 is listed twice"),
+        ('[[letters]]\ninvoice_no = "9"\nkind = "reminder"\nsent_in_days = -1\n',
+         "letters[0].invoice_no: no invoice 9"),
+        ('[[invoices]]\ninvoice_no = "9"\ncustomer_no = 1\ndue_in_days = -1\namount = 1\n'
+         '[[letters]]\ninvoice_no = "9"\nkind = "reminder"\nsent_in_days = 2\n',
+         "letters[0].sent_on: 2025-03-05 is after the start day"),
+        ('[[letters]]\ninvoice_no = "9"\nkind = "postcard"\nsent_in_days = -1\n',
+         "letters[0].kind: Input should be 'reminder'"),
+    ],
+)
+def test_mistakes_are_named_by_file_and_field(tmp_path: Path, body: str, message: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(ConfigError) as error:
+        load_scenario(path)
+    assert str(error.value).startswith(f"{path}: ")
+    assert message in str(error.value)
+
+
+def test_start_needs_a_time_zone_and_the_company_a_known_one(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[world]\nstart = 2025-03-03T09:00:00\n[company]\nname = "X"\n'
+                    'timezone = "Mars/Olympus"\n')
+    with pytest.raises(ConfigError) as error:
+        load_scenario(path)
+    assert "world.start: Input should have timezone info" in str(error.value)
+    assert "company.timezone: Value error, unknown time zone 'Mars/Olympus'" in str(error.value)
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_scenario(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[world\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_scenario(bad)
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "mock.md").read_text(encoding="utf-8")
+    example = doc.split("```toml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "example.toml"
+    path.write_text(example, encoding="utf-8")
+    world = load_scenario(path)
+    assert world.invoices["20001"].kid == "10001200012"
+    assert [letter.kind for letter in world.letters] == [LetterKind.REMINDER]

@@ -185,3 +185,163 @@ class AgencyCase(Model):
     reference: str
     status: str
     url: str | None = None
+
+
+# ---------------------------------------------------------------- the way back (SPEC §3–5)
+
+
+class Outcome(StrEnum):
+    """How the agency closed a case (R9)."""
+
+    PAID = "paid"
+    PARTLY_PAID = "partly_paid"
+    UNRESOLVED = "unresolved"
+    WITHDRAWN = "withdrawn"
+    CREDITED = "credited"
+
+
+class AgencyEvent(Model):
+    """One line of the agency's case history, with the agency's own id for de-duplication."""
+
+    id: str
+    at: AwareDatetime
+    kind: str
+    text: str
+
+
+class CaseUpdate(Model):
+    """The agency's view of a case as it changed (R8, R9)."""
+
+    case_id: str
+    reference: str
+    status: str
+    paused: bool = False
+    closed: bool = False
+    outcome: Outcome | None = None
+    original_amount: Money
+    remaining_principal: Money
+    balance_at_agency: Money
+    """What the debtor still owes the agency, fees and interest included."""
+    events: list[AgencyEvent] = []
+    changed_at: AwareDatetime
+
+
+class PayoutLineKind(StrEnum):
+    PRINCIPAL = "principal"
+    INTEREST = "interest"
+    FEE = "fee"
+    COMMISSION = "commission"
+    VAT = "vat"
+    """VAT on the agency's commission and costs, deducted from the payout."""
+
+
+class PayoutLine(Model):
+    kind: PayoutLineKind
+    amount: Money
+    """Positive: money to the creditor (principal, interest, fees); positive for deductions
+    too (commission, VAT), which the payout's net subtracts."""
+    case_id: str | None = None
+    reference: str | None = None
+    """The claim's reference (the ERP invoice id) for principal, interest and fees."""
+    description: str = ""
+
+
+class Payout(Model):
+    """One settlement from the agency to the creditor, itemised (R13)."""
+
+    id: str
+    paid_on: date
+    currency: str = "NOK"
+    lines: list[PayoutLine]
+    changed_at: AwareDatetime
+
+    @property
+    def net(self) -> Decimal:
+        """What reaches the creditor's bank."""
+        deducted = (PayoutLineKind.COMMISSION, PayoutLineKind.VAT)
+        return to_money(sum((-ln.amount if ln.kind in deducted else ln.amount
+                             for ln in self.lines), Decimal(0)))
+
+
+class VoucherLine(Model):
+    account: str
+    amount: Money
+    """Debit positive, credit negative."""
+    vat_code: str | None = None
+    customer_no: str | None = None
+    invoice_no: str | None = None
+    description: str = ""
+    flag: str | None = None
+    """Set on a line the accountant must look at (a write-off reversal, R12)."""
+
+
+class VoucherKind(StrEnum):
+    PROPOSAL = "proposal"
+    """An unposted voucher (bookkeeping proposal) the accountant approves (R13 default)."""
+    POSTED = "posted"
+
+
+class Voucher(Model):
+    reference: str
+    """Unique per ERP client: PowerOffice ``ExternalImportReference``; the idempotency key."""
+    kind: VoucherKind
+    date: date
+    description: str
+    lines: list[VoucherLine]
+    flagged: bool = False
+
+    @property
+    def balance(self) -> Decimal:
+        return to_money(sum((ln.amount for ln in self.lines), Decimal(0)))
+
+
+class VoucherReceipt(Model):
+    """The ERP's answer to a voucher: its own id and whether it is posted or a proposal."""
+
+    id: str
+    reference: str
+    kind: VoucherKind
+
+
+class LedgerKind(StrEnum):
+    PAYMENT = "payment"
+    CREDIT_NOTE = "credit_note"
+    WRITE_OFF = "write_off"
+
+
+class LedgerEntry(Model):
+    """Money matched against an invoice on the customer ledger: what the ERP saw happen."""
+
+    id: str
+    invoice_id: str
+    kind: LedgerKind
+    amount: Money
+    """Positive: how much the invoice's balance went down."""
+    on: date
+    external_reference: str | None = None
+    """Set when the entry came from a voucher with an external reference (ours: payout:…)."""
+    description: str = ""
+    changed_at: AwareDatetime
+
+
+class CaseStatus(Model):
+    """What the ERP shows per case (PowerOffice debt-collection UpdateStatus, R8)."""
+
+    invoice_id: str
+    case_id: str
+    status_text: str
+    closed: bool
+    balance_at_agency: Money
+
+
+class ClaimReduction(Model):
+    """A direct payment or a credit note reported to the agency (SPEC §4)."""
+
+    reference: str
+    """``payment:<ledger id>`` or ``credit:<ledger id>``: Kravia ``AccountingPaymentId``."""
+    kind: LedgerKind
+    case_id: str
+    invoice_reference: str
+    on: date
+    amount: Money
+    description: str = ""

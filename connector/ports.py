@@ -18,7 +18,21 @@ from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
-from connector.domain import AgencyCase, CaseRequest, Company, Customer, Invoice, ReminderLetter
+from connector.domain import (
+    AgencyCase,
+    CaseRequest,
+    CaseStatus,
+    CaseUpdate,
+    ClaimReduction,
+    Company,
+    Customer,
+    Invoice,
+    LedgerEntry,
+    Payout,
+    ReminderLetter,
+    Voucher,
+    VoucherReceipt,
+)
 from connector.rules import AgencyRequirements
 
 T = TypeVar("T", bound=BaseModel)
@@ -101,6 +115,22 @@ class ErpAdapter(Protocol):
         """Reminder-flow letters (reminder, dunning letter, notice) sent since, page by page."""
         ...
 
+    def ledger(self, changed_since: datetime | None) -> Iterator[Page[LedgerEntry]]:
+        """Payments, credit notes and write-offs matched to invoices since, page by page."""
+        ...
+
+    def write_status(self, statuses: Sequence[CaseStatus]) -> None:
+        """Show the agency's latest status per case in the ERP (``status_writeback``, R8)."""
+        ...
+
+    def find_voucher(self, reference: str) -> VoucherReceipt | None:
+        """The voucher booked under ``reference``, if any: the retry check before posting."""
+        ...
+
+    def post_voucher(self, voucher: Voucher) -> VoucherReceipt:
+        """Book a voucher, posted or as a proposal; a repeated reference is refused."""
+        ...
+
     def close(self) -> None:
         """Release connections."""
         ...
@@ -121,6 +151,38 @@ class AgencyAdapter(Protocol):
 
     def register_case(self, request: CaseRequest) -> AgencyCase:
         """Register a case; raises CaseRejected for data the creditor must fix."""
+        ...
+
+    def changes(self, changed_since: datetime | None) -> Iterator[Page[CaseUpdate]]:
+        """Cases whose status or history changed since, with their events, page by page."""
+        ...
+
+    def payouts(self) -> Iterator[Page[Payout]]:
+        """Settlements not yet marked booked, itemised (R13)."""
+        ...
+
+    def mark_booked(self, payout_id: str, accounting_id: str) -> None:
+        """Tell the agency a payout is booked in the ERP under ``accounting_id``."""
+        ...
+
+    def reduction_reported(self, reference: str) -> bool:
+        """Whether a direct payment or credit note with this reference is known already."""
+        ...
+
+    def report_reduction(self, reduction: ClaimReduction) -> None:
+        """Reduce a claim by a direct payment or credit note (SPEC §4)."""
+        ...
+
+    def pause(self, case_id: str) -> CaseUpdate:
+        """Pause collection (``pause``); raises Unsupported when the API cannot (R6)."""
+        ...
+
+    def resume(self, case_id: str) -> CaseUpdate:
+        """Resume a paused case (``resume``); raises Unsupported when the API cannot."""
+        ...
+
+    def withdraw(self, case_id: str) -> CaseUpdate:
+        """Withdraw a case (``withdraw``); raises Unsupported when the API cannot (R6)."""
         ...
 
     def close(self) -> None:

@@ -14,7 +14,6 @@ from connector import classify, jobs
 from connector.claims import Mover
 from connector.context import LinkContext
 from connector.domain import ClaimList, InvoiceKind, NextAction
-from connector.errors import UserError
 from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow
 from connector.transfer import job_key
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,7 +81,7 @@ class Mover:
         self.link = link
         self.pm = pm
 
-    def _notify(self, rows: Iterable[ClaimRow], old: dict[int, str | None]) -> None:
+    def _notify(self, rows: Iterable[ClaimRow], old: Mapping[int, str | None]) -> None:
         if self.pm is None or not self.pm.hook.connector_claim_moved.get_hookimpls():
             return
         for row in rows:
@@ -118,6 +118,6 @@ class Mover:
                                     for r in rows])
         self._notify(rows, old)
 
-    def entered(self, rows: Sequence[ClaimRow], old: dict[int, str | None]) -> None:
+    def entered(self, rows: Sequence[ClaimRow], old: Mapping[int, str | None]) -> None:
         """Tell plugins about claims that were inserted or re-entered in bulk."""
         self._notify(rows, old)

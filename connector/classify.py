@@ -39,7 +39,7 @@ def as_invoice(row: InvoiceRow) -> Invoice:
     return invoice
 
 
-def _candidates(ctx: LinkContext) -> Select[Any]:
+def _candidates(ctx: LinkContext) -> Select[InvoiceRow, int]:
     today = ctx.today()
     return (
         select(InvoiceRow, ClaimRow.id)
@@ -144,6 +144,13 @@ def status_for(target: ClaimList, found: Sequence[Any]) -> str:
     }.get(target, "")
 
 
+def obstacles_text(found: Sequence[dict[str, Any]]) -> str:
+    """The history line for a change of obstacles (R7)."""
+    if not found:
+        return "Obstacles cleared"
+    return "Obstacles: " + "; ".join(o["message"] for o in found)
+
+
 def _drop_reason(invoice: Invoice, customer: Customer | None) -> str | None:
     if invoice.deleted:
         return f"Invoice {invoice.invoice_no} was deleted in the ERP; no longer a claim"
@@ -200,9 +207,8 @@ def _reconcile_page(ctx: LinkContext, session: Session, page: Sequence[Any]) -> 
             changes.append({"id": claim.id, "balance": invoice.balance, "obstacles": found,
                             "status": status, "updated_at": now})
             if found != list(claim.obstacles or []):
-                text = ("Obstacles: " + "; ".join(o["message"] for o in found)) if found \
-                    else "Obstacles cleared"
-                events.append(Event(claim.id, now, "connector", "obstacles", text))
+                events.append(Event(claim.id, now, "connector", "obstacles",
+                                    obstacles_text(found)))
     if changes:
         session.execute(update(ClaimRow), changes)
     record(session, ctx.link, events)

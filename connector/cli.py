@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,7 +35,8 @@ err = Console(stderr=True)
 
 LIST_ORDER = [ClaimList.DRAFT, ClaimList.APPROVED, ClaimList.OPEN, ClaimList.ARCHIVED]
 
-LinkOpt = Annotated[str | None, typer.Option("--link", "-l", help="Link name (default: the only one).")]
+LinkOpt = Annotated[str | None, typer.Option(
+    "--link", "-l", help="Link name (default: every link, or the only one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -71,13 +72,29 @@ def print_json(data: Any) -> None:
     out.print_json(json.dumps(data, default=str))
 
 
+Column = tuple[str, str | Callable[[dict[str, Any]], Any]]
+
+
+def render_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[Column],
+                 right: Sequence[str] = ()) -> Table:
+    """A table of ``rows``; each column reads a key of the row or computes from it."""
+    table = Table(title=title, title_justify="left")
+    for header, _ in columns:
+        table.add_column(header, justify="right" if header in right else "left")
+    for row in rows:
+        cells = [get(row) if callable(get) else row.get(get) for _, get in columns]
+        table.add_row(*("" if cell is None else str(cell) for cell in cells))
+    return table
+
+
 # ---------------------------------------------------------------- sync
 
 
 @app.command()
 def sync(
     link: LinkOpt = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would move; write nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would move; write nothing.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run one sync pass for each link (or the one named), then exit.
@@ -121,14 +138,14 @@ def show_report(report: SyncReport) -> None:
 # ---------------------------------------------------------------- lists
 
 
+CLAIM_COLUMNS: list[Column] = [
+    ("id", "id"), ("invoice", "invoice_no"), ("customer", "customer_no"),
+    ("amount", lambda r: f"{r['balance']} {r['currency']}"), ("due", "due_date"),
+    ("status", "status")]
+
+
 def claims_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("id", "invoice", "customer", "amount", "due", "status"):
-        table.add_column(column, justify="right" if column in ("id", "amount") else "left")
-    for row in rows:
-        table.add_row(str(row["id"]), row["invoice_no"], row["customer_no"],
-                      f"{row['balance']} {row['currency']}", row["due_date"], row["status"])
-    return table
+    return render_table(title, rows, CLAIM_COLUMNS, right=("id", "amount"))
 
 
 def fetch_claims(ctx: LinkContext, lists: list[ClaimList]) -> list[dict[str, Any]]:
@@ -183,12 +200,8 @@ def case(claim_id: int, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
         out.print(f"Agency case: {data['agency_case_id']}")
     for obstacle in data["obstacles"]:
         out.print(f"[yellow]Obstacle:[/] {obstacle['message']}")
-    table = Table(title="History", title_justify="left")
-    for column in ("at", "by", "what"):
-        table.add_column(column)
-    for event in data["history"]:
-        table.add_row(event["at"][:16].replace("T", " "), event["source"], event["text"])
-    out.print(table)
+    out.print(render_table("History", data["history"], [
+        ("at", lambda e: e["at"][:16].replace("T", " ")), ("by", "source"), ("what", "text")]))
 
 
 # ---------------------------------------------------------------- actions
@@ -270,12 +283,8 @@ def errors(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"Open item errors ({len(rows)})", title_justify="left")
-    for column in ("link", "resource", "key", "reason"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(row["link"], row["resource"], row["key"], row["reason"])
-    out.print(table)
+    out.print(render_table(f"Open item errors ({len(rows)})", rows, [
+        ("link", "link"), ("resource", "resource"), ("key", "key"), ("reason", "reason")]))
 
 
 @app.command(name="jobs")
@@ -296,13 +305,8 @@ def jobs_(
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"Jobs ({len(rows)})", title_justify="left")
-    for column in ("id", "link", "kind", "key", "state", "attempts", "last error"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(str(row["id"]), row["link"], row["kind"], row["key"], row["state"],
-                      str(row["attempts"]), row["last_error"] or "")
-    out.print(table)
+    out.print(render_table(f"Jobs ({len(rows)})", rows, [
+        (c, c) for c in ("id", "link", "kind", "key", "state", "attempts", "last_error")]))
 
 
 @app.command()
@@ -317,14 +321,10 @@ def adapters(as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table(title="Installed adapters", title_justify="left")
-    for column in ("side", "name", "package", "capabilities", "usable", "summary"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(row["side"], row["name"], row["package"],
-                      ", ".join(row["capabilities"]) or "—",
-                      "yes" if row["usable"] else "not yet", row["summary"])
-    out.print(table)
+    out.print(render_table("Installed adapters", rows, [
+        ("side", "side"), ("name", "name"), ("package", "package"),
+        ("capabilities", lambda r: ", ".join(r["capabilities"]) or "—"),
+        ("usable", lambda r: "yes" if r["usable"] else "not yet"), ("summary", "summary")]))
 
 
 DEMO_ROWS = 10

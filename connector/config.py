@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connector.errors import ConfigError
 from connector.rules import DEFAULT_GRACE
@@ -100,8 +100,11 @@ class Settings(BaseSettings):
     source: str = "built-in default"
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any,
-                                   env_settings: Any, **_: Any) -> tuple[Any, ...]:
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """The environment overrides the file."""
         return (env_settings, init_settings)
 

@@ -6,7 +6,7 @@ Adapters translate their wire formats into these models and nothing else.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Any

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from connector.domain import (
     ClaimList,
@@ -134,7 +135,7 @@ class Obstacle:
     message: str
     field: str | None = None
 
-    def as_dict(self) -> dict[str, str | None]:
+    def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "field": self.field, "message": self.message}
 
 

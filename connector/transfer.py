@@ -20,7 +20,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from connector import jobs
 from connector.claims import Event, Mover, record, view
-from connector.classify import as_invoice, chunks, status_for
+from connector.classify import as_invoice, chunks, obstacles_text, status_for
 from connector.context import LinkContext
 from connector.domain import AgencyCase, CaseRequest, ClaimList, Customer, Debtor, Invoice
 from connector.errors import CaseRejected, TransientError
@@ -118,9 +118,8 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
             blocked.append({"id": claim.id, "obstacles": as_dicts, "status": status,
                             "updated_at": now})
         if as_dicts != list(claim.obstacles or []):
-            text = ("Obstacles: " + "; ".join(o.message for o in found)) if found \
-                else "Obstacles cleared"
-            events.append(Event(claim.id, now, "connector", "obstacles", text))
+            events.append(Event(claim.id, now, "connector", "obstacles",
+                                obstacles_text(as_dicts)))
         if found:
             ctx.report.blocked.append({**view(claim), "obstacles": as_dicts,
                                        "status": status})
@@ -184,7 +183,7 @@ def _transfer_one(ctx: LinkContext, job: JobRow, claim: ClaimRow) -> None:
     except CaseRejected as exc:
         _rejected(ctx, job, claim, exc)
         return
-    except Exception as exc:  # noqa: BLE001 - any failure of one item must not stop the rest
+    except Exception as exc:
         _failed(ctx, job, claim, exc)
         return
     now = ctx.now()
@@ -223,8 +222,8 @@ def _failed(ctx: LinkContext, job: JobRow, claim: ClaimRow, exc: Exception) -> N
     with ctx.tx() as session:
         state = jobs.retry_later(session, job, now, reason, ctx.settings.job_backoff,
                                  ctx.settings.job_attempts)
-        text = (f"Transfer attempt {job.attempts} failed ({reason}); "
-                + ("will retry" if state is jobs.JobState.QUEUED else "gave up, see `connector jobs`"))
+        then = "will retry" if state is jobs.JobState.QUEUED else "gave up, see `connector jobs`"
+        text = f"Transfer attempt {job.attempts} failed ({reason}); {then}"
         record(session, ctx.link, [Event(claim.id, now, "connector", "transfer_failed", text)])
     ctx.report.fail("transfer", str(claim.id), text)
 

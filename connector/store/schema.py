@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -16,7 +16,8 @@ from connector.store.types import MoneyType, UtcDateTime
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UtcDateTime, Decimal: MoneyType, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime, Decimal: MoneyType, dict[str, Any]: JSON}
 
 
 class CompanyRow(Base):

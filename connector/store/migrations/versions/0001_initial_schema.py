@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 01:55:17.753886
 """
 
@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import connector.store.types
-
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -34,12 +33,12 @@ def upgrade() -> None:
     sa.Column('list_name', sa.String(length=20), nullable=False),
     sa.Column('status', sa.Text(), nullable=False),
     sa.Column('obstacles', sa.JSON(), nullable=False),
-    sa.Column('entered_at', connector.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('approved_at', connector.store.types.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('transfer_started_at', connector.store.types.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('transferred_at', connector.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('entered_at', connector.store.types.UtcDateTime(), nullable=False),
+    sa.Column('approved_at', connector.store.types.UtcDateTime(), nullable=True),
+    sa.Column('transfer_started_at', connector.store.types.UtcDateTime(), nullable=True),
+    sa.Column('transferred_at', connector.store.types.UtcDateTime(), nullable=True),
     sa.Column('agency_case_id', sa.String(length=100), nullable=True),
-    sa.Column('updated_at', connector.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', connector.store.types.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('link', 'invoice_id', name='uq_claims_link_invoice')
     )
@@ -49,14 +48,14 @@ def upgrade() -> None:
     op.create_table('companies',
     sa.Column('link', sa.String(length=100), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('fetched_at', connector.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('fetched_at', connector.store.types.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('link')
     )
     op.create_table('cursors',
     sa.Column('link', sa.String(length=100), nullable=False),
     sa.Column('resource', sa.String(length=50), nullable=False),
-    sa.Column('value', connector.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', connector.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('value', connector.store.types.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', connector.store.types.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('link', 'resource')
     )
     op.create_table('customers',
@@ -65,7 +64,7 @@ def upgrade() -> None:
     sa.Column('erp_id', sa.String(length=100), nullable=False),
     sa.Column('transfer_to_agency', sa.Boolean(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('changed_at', connector.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', connector.store.types.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('link', 'number')
     )
     op.create_table('invoices',
@@ -77,8 +76,8 @@ def upgrade() -> None:
     sa.Column('balance', connector.store.types.MoneyType(), nullable=False),
     sa.Column('is_open', sa.Boolean(), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('changed_at', connector.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('collect_requested_at', connector.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('changed_at', connector.store.types.UtcDateTime(), nullable=False),
+    sa.Column('collect_requested_at', connector.store.types.UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('link', 'erp_id')
     )
     with op.batch_alter_table('invoices', schema=None) as batch_op:
@@ -92,9 +91,9 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('raw', sa.JSON(), nullable=False),
-    sa.Column('first_seen', connector.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen', connector.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('resolved_at', connector.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('first_seen', connector.store.types.UtcDateTime(), nullable=False),
+    sa.Column('last_seen', connector.store.types.UtcDateTime(), nullable=False),
+    sa.Column('resolved_at', connector.store.types.UtcDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('link', 'resource', 'key', name='uq_item_errors')
     )
@@ -106,12 +105,12 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('run_after', connector.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('run_after', connector.store.types.UtcDateTime(), nullable=False),
     sa.Column('locked_by', sa.String(length=100), nullable=True),
-    sa.Column('locked_until', connector.store.types.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('locked_until', connector.store.types.UtcDateTime(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', connector.store.types.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', connector.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', connector.store.types.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', connector.store.types.UtcDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('link', 'key', name='uq_jobs_link_key')
     )
@@ -132,7 +131,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('claim_id', sa.Integer(), nullable=False),
     sa.Column('link', sa.String(length=100), nullable=False),
-    sa.Column('at', connector.store.types.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', connector.store.types.UtcDateTime(), nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from connector import jobs
+from connector import jobs, worker
 from connector.claims import Event, Mover, record, view
 from connector.classify import as_invoice, chunks, obstacles_text, status_for
 from connector.context import LinkContext
 from connector.domain import AgencyCase, CaseRequest, ClaimList, Customer, Debtor, Invoice
-from connector.errors import CaseRejected, TransientError
+from connector.errors import CaseRejected
 from connector.pull import write_customers
 from connector.rules import Obstacle, obstacles
 from connector.store.schema import ClaimRow, InvoiceRow, JobRow
@@ -31,9 +30,6 @@ from connector.store.schema import ClaimRow, InvoiceRow, JobRow
 KIND = "transfer"
 SCHEDULE_PAGE = 200
 """Due claims checked per page: one fresh customer read and one job insert per page."""
-LEASE_BATCH = 20
-"""Jobs taken per lease; each one's lease is renewed just before its call."""
-T = TypeVar("T")
 
 
 def job_key(invoice_id: str) -> str:
@@ -129,62 +125,35 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
     jobs.enqueue(session, ctx.link, queue, now)
 
 
-def _call(ctx: LinkContext, fn: Callable[[], T]) -> T:
-    """One agency call, retried on transient errors with backoff inside the call (tenacity)."""
-    base = ctx.settings.call_backoff.total_seconds()
-    retrying = Retrying(
-        stop=stop_after_attempt(ctx.settings.call_retries),
-        wait=wait_exponential(multiplier=base, max=base * 8),
-        retry=retry_if_exception_type(TransientError),
-        reraise=True,
-    )
-    return retrying(fn)
-
-
 def run_transfers(ctx: LinkContext) -> None:
     """Carry out due transfer jobs of this link, one agency call (or lookup) each."""
-    lease = ctx.settings.job_lease
-    while True:
-        now = ctx.now()
-        with ctx.tx() as session:
-            batch = jobs.claim(session, ctx.link, now, lease, LEASE_BATCH, kinds=[KIND])
-            claim_ids = [j.payload["claim_id"] for j in batch]
-            # The intent is recorded before any call: from here the ERP side cannot cancel.
-            session.execute(
-                update(ClaimRow)
-                .where(ClaimRow.id.in_(claim_ids), ClaimRow.list_name == ClaimList.APPROVED.value,
-                       ClaimRow.transfer_started_at.is_(None))
-                .values(transfer_started_at=now, updated_at=now))
-            live = {c.id: c for c in session.scalars(select(ClaimRow).where(
-                ClaimRow.id.in_(claim_ids), ClaimRow.list_name == ClaimList.APPROVED.value))}
-            for job in batch:
-                if job.payload["claim_id"] not in live:
-                    jobs.finish(session, job.id, jobs.JobState.CANCELLED, now)
-        if not batch:
+    worker.run(ctx, KIND, lambda job: _transfer(ctx, job),
+               lambda job, reason, state: _failed(ctx, job, reason, state))
+
+
+def _transfer(ctx: LinkContext, job: JobRow) -> None:
+    now = ctx.now()
+    claim_id = job.payload["claim_id"]
+    with ctx.tx() as session:
+        # The intent is recorded before the call: from here the ERP side cannot cancel (R6).
+        session.execute(
+            update(ClaimRow)
+            .where(ClaimRow.id == claim_id, ClaimRow.list_name == ClaimList.APPROVED.value,
+                   ClaimRow.transfer_started_at.is_(None))
+            .values(transfer_started_at=now, updated_at=now))
+        claim = session.get(ClaimRow, claim_id)
+        if claim is None or claim.list_name != ClaimList.APPROVED.value:
+            jobs.finish(session, job.id, jobs.JobState.CANCELLED, now)
             return
-        for job in batch:
-            claim = live.get(job.payload["claim_id"])
-            if claim is None:
-                continue
-            with ctx.tx() as session:
-                still_ours = jobs.heartbeat(session, job.id, ctx.now(), lease)
-            if still_ours:
-                _transfer_one(ctx, job, claim)
-
-
-def _transfer_one(ctx: LinkContext, job: JobRow, claim: ClaimRow) -> None:
     request = CaseRequest.model_validate(job.payload["request"])
     try:
         case: AgencyCase | None = None
         if job.attempts > 1:
-            case = _call(ctx, lambda: ctx.agency.find_case(request.reference))
+            case = worker.call(ctx, lambda: ctx.agency.find_case(request.reference))
         if case is None:
-            case = _call(ctx, lambda: ctx.agency.register_case(request))
+            case = worker.call(ctx, lambda: ctx.agency.register_case(request))
     except CaseRejected as exc:
         _rejected(ctx, job, claim, exc)
-        return
-    except Exception as exc:
-        _failed(ctx, job, claim, exc)
         return
     now = ctx.now()
     with ctx.tx() as session:
@@ -210,22 +179,18 @@ def _rejected(ctx: LinkContext, job: JobRow, claim: ClaimRow, exc: CaseRejected)
             transfer_started_at=None, obstacles=found,
             status=status_for(ClaimList.APPROVED, found), updated_at=now))
         record(session, ctx.link, [Event(claim.id, now, "agency", "rejected",
-                                         found[0]["message"] or "")])
+                                         found[0]["message"])])
         jobs.finish(session, job.id, jobs.JobState.REJECTED, now, found[0]["message"])
     ctx.report.blocked.append({**view(claim), "obstacles": found})
 
 
-def _failed(ctx: LinkContext, job: JobRow, claim: ClaimRow, exc: Exception) -> None:
-    """Unknown whether the agency got it: keep the claim uncancellable and retry later."""
-    now = ctx.now()
-    reason = f"{type(exc).__name__}: {exc}"
+def _failed(ctx: LinkContext, job: JobRow, reason: str, state: jobs.JobState) -> None:
+    """Unknown whether the agency got it: the claim stays uncancellable and is retried."""
+    then = "will retry" if state is jobs.JobState.QUEUED else "gave up, see `connector jobs`"
+    text = f"Transfer attempt {job.attempts} failed ({reason}); {then}"
     with ctx.tx() as session:
-        state = jobs.retry_later(session, job, now, reason, ctx.settings.job_backoff,
-                                 ctx.settings.job_attempts)
-        then = "will retry" if state is jobs.JobState.QUEUED else "gave up, see `connector jobs`"
-        text = f"Transfer attempt {job.attempts} failed ({reason}); {then}"
-        record(session, ctx.link, [Event(claim.id, now, "connector", "transfer_failed", text)])
-    ctx.report.fail("transfer", str(claim.id), text)
+        record(session, ctx.link, [Event(job.payload["claim_id"], ctx.now(), "connector",
+                                         "transfer_failed", text)])
 
 
 def pending_transfers(session: Session, link: str, now: datetime) -> list[ClaimRow]:

@@ -9,7 +9,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from connector.store.types import MoneyType, UtcDateTime
@@ -92,11 +102,23 @@ class ClaimRow(Base):
     """Set when a transfer job begins: from then on the ERP side cannot cancel (R5, R6)."""
     transferred_at: Mapped[datetime | None]
     agency_case_id: Mapped[str | None] = mapped_column(String(100))
+    paused: Mapped[bool] = mapped_column(default=False, server_default=false())
+    balance_at_agency: Mapped[Decimal | None]
+    remaining_principal: Mapped[Decimal | None]
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    """How the agency closed the case (R9)."""
+    closed_at: Mapped[datetime | None]
+    written_off: Mapped[Decimal] = mapped_column(default=Decimal(0), server_default="0")
+    """Written off in the ERP while at the agency (R12)."""
+    write_off_reversed: Mapped[Decimal] = mapped_column(default=Decimal(0),
+                                                        server_default="0")
+    """How much of ``written_off`` a payout's voucher has reversed so far."""
     updated_at: Mapped[datetime]
 
     __table_args__ = (
         UniqueConstraint("link", "invoice_id", name="uq_claims_link_invoice"),
         Index("ix_claims_link_list", "link", "list_name"),
+        Index("ix_claims_agency_case", "link", "agency_case_id"),
     )
 
 
@@ -168,3 +190,56 @@ class ItemErrorRow(Base):
     resolved_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("link", "resource", "key", name="uq_item_errors"),)
+
+
+class LedgerEntryRow(Base):
+    """Money the ERP matched against an invoice: payments, credit notes, write-offs."""
+
+    __tablename__ = "ledger_entries"
+    link: Mapped[str] = mapped_column(String(100), primary_key=True)
+    erp_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal]
+    on: Mapped[date] = mapped_column(Date)
+    external_reference: Mapped[str | None] = mapped_column(String(200))
+    handled: Mapped[str] = mapped_column(String(20))
+    """What the connector made of it: reported, own_payout, write_off, ignored."""
+    changed_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_ledger_invoice", "link", "invoice_id"),)
+
+
+class PayoutRow(Base):
+    """A settlement from the agency and how it was booked (R13)."""
+
+    __tablename__ = "payouts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    link: Mapped[str] = mapped_column(String(100))
+    agency_id: Mapped[str] = mapped_column(String(100))
+    paid_on: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    net: Mapped[Decimal]
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20))
+    """received → booked (voucher in the ERP) → marked (the agency told); or skipped."""
+    voucher_reference: Mapped[str] = mapped_column(String(200))
+    voucher_id: Mapped[str | None] = mapped_column(String(100))
+    voucher_kind: Mapped[str | None] = mapped_column(String(20))
+    voucher: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    flagged: Mapped[bool] = mapped_column(default=False)
+    """The voucher holds a write-off reversal the accountant must check (R12)."""
+    received_at: Mapped[datetime]
+    booked_at: Mapped[datetime | None]
+    marked_at: Mapped[datetime | None]
+
+    __table_args__ = (UniqueConstraint("link", "agency_id", name="uq_payouts_link_agency"),)
+
+
+class LeaseRow(Base):
+    """Which daemon process works on a link now; a lease that runs out is free to take."""
+
+    __tablename__ = "link_leases"
+    link: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100))
+    until: Mapped[datetime]

@@ -1,19 +1,24 @@
 """What a user does to claims: approve (R3), hold back and restore (R4), cancel (R5, R6),
-send from the reminder flow (R10). Each refuses with a plain reason when it cannot apply.
+send from the reminder flow (R10), pause, resume or withdraw at the agency (R6). Each
+refuses with a plain reason when it cannot apply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from connector import classify, jobs
-from connector.claims import Mover
+from connector import classify, jobs, worker
+from connector.agency_pull import apply_updates
+from connector.claims import Event, Mover, record
 from connector.context import LinkContext
-from connector.domain import ClaimList, InvoiceKind, NextAction
+from connector.domain import CaseUpdate, ClaimList, InvoiceKind, NextAction
+from connector.errors import ConnectorError
+from connector.ports import Capability
 from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow
 from connector.transfer import job_key
 
@@ -200,3 +205,40 @@ def _collect_refusal(no: str, row: InvoiceRow | None, claimed: dict[str, ClaimRo
         return (f"invoice {no} has next action {action!r} in the reminder flow; only an invoice "
                 "whose next action is 'none' or 'wait' can be sent to collection directly (R10)")
     return None
+
+
+AGENCY_ACTIONS = {
+    "pause": (Capability.PAUSE, "paused"),
+    "resume": (Capability.RESUME, "resumed"),
+    "withdraw": (Capability.WITHDRAW, "withdrawn"),
+}
+
+
+def at_agency(ctx: LinkContext, action: str, ids: Sequence[int]) -> Outcome:
+    """R6: pause, resume or withdraw Open cases through the agency's API, where it can.
+
+    Where the agency's API cannot, every claim is refused with where to do it instead.
+    """
+    capability, done_word = AGENCY_ACTIONS[action]
+    outcome = Outcome()
+    if capability not in ctx.agency.capabilities:
+        reason = (f"the agency's API cannot {action} a case; {action} it at "
+                  f"{ctx.agency.portal} (R6)")
+        outcome.refused = {str(i): reason for i in ids}
+        return outcome
+    with ctx.tx() as session:
+        chosen = _pick(session, ctx, ids, ClaimList.OPEN, done_word, outcome)
+    act: Callable[[str], CaseUpdate] = getattr(ctx.agency, action)
+    for claim in chosen:
+        case_id = claim.agency_case_id or ""
+        try:
+            update_ = worker.call(ctx, partial(act, case_id))
+        except ConnectorError as exc:
+            outcome.refused[str(claim.id)] = f"the agency refused to {action} it: {exc}"
+            continue
+        with ctx.tx() as session:
+            record(session, ctx.link, [Event(claim.id, ctx.now(), "user", action,
+                                             f"{done_word.title()} at the agency by the user")])
+            apply_updates(ctx, session, [update_])
+        outcome.done.append(claim.id)
+    return outcome

@@ -15,6 +15,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from connector import actions, engine
+from connector.agency_pull import claim_view_with_agency
 from connector.claims import history, view
 from connector.config import load_settings
 from connector.context import LinkContext
@@ -24,7 +25,7 @@ from connector.item_errors import open_errors
 from connector.logs import configure_logging
 from connector.report import SyncReport
 from connector.runtime import Runtime
-from connector.store.schema import ClaimRow, JobRow
+from connector.store.schema import ClaimRow, JobRow, PayoutRow
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 mock_app = typer.Typer(help="Drive the mock world: load a scenario, move its clock, look at it.",
@@ -135,6 +136,33 @@ def show_report(report: SyncReport) -> None:
             out.print(f"    {failure.resource} {failure.key}: {failure.reason}")
 
 
+@app.command()
+def daemon(
+    interval: Annotated[str, typer.Option(help="Pause between rounds over all links.")] = "5m",
+    lease: Annotated[str, typer.Option(help="How long a link stays leased to this "
+                                       "process while it syncs it.")] = "15m",
+    rounds: Annotated[int | None, typer.Option(help="Stop after this many rounds "
+                                               "(default: run until stopped).")] = None,
+) -> None:
+    """Sync every link in turn, again and again, beside other daemons on the same store.
+
+    SIGTERM or Ctrl-C finishes the link in hand and stops."""
+    import threading
+
+    from connector import daemon as daemon_mod
+    from connector.config import parse_duration
+
+    try:
+        every, hold = parse_duration(interval), parse_duration(lease)
+    except ValueError as exc:
+        raise ConnectorError(str(exc)) from None
+    stop = threading.Event()
+    daemon_mod.stop_on_signals(stop)
+    failed = daemon_mod.run(runtime(), every, hold, stop, rounds)
+    if rounds is not None and failed:
+        raise typer.Exit(1)
+
+
 # ---------------------------------------------------------------- lists
 
 
@@ -185,7 +213,7 @@ def case(claim_id: int, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
         row = session.get(ClaimRow, claim_id)
         if row is None or row.link != ctx.link:
             raise ConnectorError(f"no claim {claim_id} in link {ctx.link}")
-        data = view(row)
+        data = claim_view_with_agency(row)
         data["history"] = [
             {"at": e.at.isoformat(), "source": e.source, "kind": e.kind, "text": e.text}
             for e in history(session, claim_id)]
@@ -197,7 +225,14 @@ def case(claim_id: int, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
               f"due {data['due_date']}")
     out.print(f"List: {data['list'].title()}   Status: {data['status']}")
     if data["agency_case_id"]:
-        out.print(f"Agency case: {data['agency_case_id']}")
+        paused = " (paused)" if data["paused"] else ""
+        out.print(f"Agency case: {data['agency_case_id']}{paused}   balance at the agency: "
+                  f"{data['balance_at_agency']}   remaining principal: "
+                  f"{data['remaining_principal']}")
+    if data["outcome"]:
+        out.print(f"Outcome: {data['outcome'].replace('_', ' ')}")
+    if data["written_off"] != "0.00":
+        out.print(f"Written off in the ERP: {data['written_off']} (R12)")
     for obstacle in data["obstacles"]:
         out.print(f"[yellow]Obstacle:[/] {obstacle['message']}")
     out.print(render_table("History", data["history"], [
@@ -266,7 +301,60 @@ def collect(
         report_outcome(actions.collect(ctx, invoice_nos), "entered", as_json)
 
 
+def _at_agency(action: str, ids: list[int], link: str | None, as_json: bool) -> None:
+    with link_context(link) as ctx:
+        report_outcome(actions.at_agency(ctx, action, ids), actions.AGENCY_ACTIONS[action][1],
+                       as_json)
+
+
+@app.command()
+def pause(ids: IdsArg, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """Pause Open cases at the agency, where its API allows it (R6)."""
+    _at_agency("pause", ids, link, as_json)
+
+
+@app.command()
+def resume(ids: IdsArg, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """Resume paused cases at the agency, where its API allows it (R6)."""
+    _at_agency("resume", ids, link, as_json)
+
+
+@app.command()
+def withdraw(ids: IdsArg, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """Withdraw Open cases from the agency, where its API allows it (R6)."""
+    _at_agency("withdraw", ids, link, as_json)
+
+
 # ---------------------------------------------------------------- inspection
+
+
+@app.command(name="payouts")
+def payouts_(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """List the agency's payouts: lines, net, and how each was booked (R13)."""
+    rt = runtime()
+    names = rt.link_names(link)
+    with rt.store.session() as session:
+        rows = [payout_view(p) for p in session.scalars(
+            select(PayoutRow).where(PayoutRow.link.in_(names)).order_by(PayoutRow.id))]
+    if as_json:
+        print_json(rows)
+        return
+    out.print(render_table(f"Payouts ({len(rows)})", rows, [
+        ("id", "agency_id"), ("link", "link"), ("paid on", "paid_on"),
+        ("net", lambda r: f"{r['net']} {r['currency']}"),
+        ("lines", lambda r: ", ".join(f"{ln['kind']} {ln['amount']}" for ln in r["lines"])),
+        ("voucher", lambda r: {"received": "not booked yet", "skipped": "skipped (booking = none)"}
+         .get(r["state"], f"{r['voucher_kind']} {r['voucher_id']}")),
+        ("agency told", lambda r: "yes" if r["state"] == "marked" else "no"),
+        ("check", lambda r: "write-off reversal" if r["flagged"] else "")], right=("net",)))
+
+
+def payout_view(row: PayoutRow) -> dict[str, Any]:
+    return {"id": row.id, "agency_id": row.agency_id, "link": row.link,
+            "paid_on": row.paid_on.isoformat(), "currency": row.currency, "net": str(row.net),
+            "lines": row.lines, "state": row.state, "voucher_reference": row.voucher_reference,
+            "voucher_id": row.voucher_id, "voucher_kind": row.voucher_kind,
+            "voucher": row.voucher, "flagged": row.flagged}
 
 
 @app.command()

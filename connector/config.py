@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from connector.bookkeeping import Accounts
 from connector.errors import ConfigError
 from connector.rules import DEFAULT_GRACE
 
@@ -71,6 +72,8 @@ class LinkSettings(BaseModel):
     """R5: how long an approved claim waits before transfer."""
     booking: Literal["proposal", "posted", "none"] = "proposal"
     """R13: how payouts are booked in the ERP."""
+    accounts: Accounts = Accounts()
+    """R13: the accounts a payout's voucher uses (NS 4102 defaults)."""
     cursor_overlap: timedelta = timedelta(minutes=2)
     """Re-read this much before the cursor: the ERP's read replica lags a write by seconds."""
     job_attempts: int = Field(default=8, ge=1)

@@ -1,8 +1,10 @@
 """One sync pass of a link: the steps in order, each restartable from the store.
 
-pull ERP changes → reconcile known claims → enter newly ready invoices → queue transfers
-past their grace window → carry out due transfers. A step that cannot reach its side is
-reported and the pass goes on with what it has.
+pull ERP changes (customers, invoices, letters, ledger) → reconcile known claims → enter
+newly ready invoices → queue transfers past their grace window → carry out due transfers →
+pull agency changes and payouts → write status back → book payouts → report direct
+payments and credit notes. A step that cannot reach its side is reported and the pass goes
+on with what it has.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from typing import TypeVar
 
 import structlog
 
-from connector import classify, pull, transfer
+from connector import agency_pull, classify, jobs, ledger, payouts, pull, transfer
 from connector.claims import view
 from connector.clock import local_date
 from connector.context import LinkContext
-from connector.errors import AdapterError
+from connector.errors import AdapterError, ConfigError
 from connector.report import SyncReport
 
 log = structlog.get_logger(__name__)
@@ -30,7 +32,7 @@ def _step(ctx: LinkContext, name: str, fn: Callable[[], T]) -> T | None:
     """Run a step that talks to one side; if that side fails, report it and go on."""
     try:
         return fn()
-    except AdapterError as exc:
+    except (AdapterError, ConfigError) as exc:
         log.warning("step failed", link=ctx.link, step=name, error=str(exc))
         ctx.report.fail(name, ctx.link, f"{type(exc).__name__}: {exc}")
         return None
@@ -58,6 +60,7 @@ def _pass(ctx: LinkContext) -> None:
     if ctx.company is None:
         return
     touched = _step(ctx, "erp", lambda: pull.pull_erp(ctx)) or pull.Touched()
+    _step(ctx, "ledger", lambda: ledger.pull_ledger(ctx))
     classify.reconcile(ctx, sorted(touched.invoices), sorted(touched.customers))
     new_day = last is None or local_date(last, ctx.company.timezone) != ctx.today()
     if new_day or before != ctx.company:
@@ -67,10 +70,17 @@ def _pass(ctx: LinkContext) -> None:
     with ctx.tx() as session:
         pull.set_cursor(session, ctx.link, CLASSIFIED, ctx.now(), ctx.now())
     _step(ctx, "schedule", lambda: transfer.schedule(ctx))
+    if not ctx.dry_run:
+        _step(ctx, "transfer", lambda: transfer.run_transfers(ctx))
+    _step(ctx, "agency", lambda: agency_pull.pull_agency(ctx))
+    _step(ctx, "payouts", lambda: payouts.fetch_payouts(ctx))
     if ctx.dry_run:
         with ctx.tx() as session:
             ctx.report.transferred = [
                 view(c) for c in transfer.pending_transfers(session, ctx.link, ctx.now())]
-    else:
-        _step(ctx, "transfer", lambda: transfer.run_transfers(ctx))
+            ctx.report.pending = jobs.due_counts(session, ctx.link, ctx.now())
+        return
+    _step(ctx, "status", lambda: agency_pull.write_statuses(ctx))
+    _step(ctx, "payouts", lambda: payouts.book_payouts(ctx))
+    _step(ctx, "reductions", lambda: ledger.report_reductions(ctx))
 

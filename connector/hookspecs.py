@@ -33,5 +33,10 @@ def connector_veto_transfer(link: str, claim: dict[str, Any]) -> str | None:
 
 
 @hookspec
+def connector_payout_booked(link: str, payout: dict[str, Any]) -> None:
+    """A payout was booked in the ERP (as a proposal or posted) or skipped by setting."""
+
+
+@hookspec
 def connector_case_transferred(link: str, claim: dict[str, Any], agency_case_id: str) -> None:
     """The agency accepted a claim as a case."""

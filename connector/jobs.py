@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector.store.db import upsert
@@ -152,3 +152,13 @@ def cancel(session: Session, link: str, keys: Sequence[str], now: datetime) -> N
                JobRow.state == JobState.QUEUED.value)
         .values(state=JobState.CANCELLED.value, updated_at=now)
     )
+
+
+def due_counts(session: Session, link: str, now: datetime) -> dict[str, int]:
+    """How many jobs of each kind are due now."""
+    rows = session.execute(
+        select(JobRow.kind, func.count())
+        .where(JobRow.link == link, JobRow.state == JobState.QUEUED.value,
+               JobRow.run_after <= now)
+        .group_by(JobRow.kind))
+    return {kind: count for kind, count in rows.tuples()}

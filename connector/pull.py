@@ -83,14 +83,15 @@ def _write_letters(ctx: LinkContext, session: Session, letters: Sequence[Reminde
     upsert(session, LetterRow, rows, keys=("link", "erp_id"), update=("invoice_id", "data"))
 
 
-def _pull(
+def pull_by_cursor(
     ctx: LinkContext,
     resource: str,
     fetch: Callable[[datetime | None], Iterator[Page[M]]],
     write: Callable[[Session, Sequence[M]], None],
     keys_of: Callable[[M], str],
-    on_page: Callable[[Sequence[M]], None],
+    on_page: Callable[[Sequence[M]], None] = lambda _items: None,
 ) -> None:
+    """Stream one resource from ``cursor - overlap``; write each page in one transaction."""
     with ctx.tx() as session:
         cursor = get_cursor(session, ctx.link, resource)
     since = cursor - ctx.settings.cursor_overlap if cursor else None
@@ -134,13 +135,13 @@ def stored_company(session: Session, link: str) -> Company | None:
 def pull_erp(ctx: LinkContext) -> Touched:
     """Read what changed in the ERP since the last pass into the mirror."""
     touched = Touched()
-    _pull(ctx, "customers", ctx.erp.customers,
+    pull_by_cursor(ctx, "customers", ctx.erp.customers,
           lambda s, items: write_customers(s, ctx.link, items),
           lambda c: c.id, lambda items: touched.customers.update(c.number for c in items))
-    _pull(ctx, "invoices", ctx.erp.invoices,
+    pull_by_cursor(ctx, "invoices", ctx.erp.invoices,
           lambda s, items: _write_invoices(ctx, s, items),
           lambda i: i.id, lambda items: touched.invoices.update(i.id for i in items))
-    _pull(ctx, "letters", ctx.erp.letters,
+    pull_by_cursor(ctx, "letters", ctx.erp.letters,
           lambda s, items: _write_letters(ctx, s, items),
           lambda lt: lt.id, lambda items: touched.invoices.update(lt.invoice_id for lt in items))
     return touched

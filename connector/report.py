@@ -31,6 +31,8 @@ class SyncReport:
     blocked: list[dict[str, Any]] = field(default_factory=list)
     """Due claims kept in Approved by an obstacle (R7)."""
     failures: list[Failure] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)
+    """Jobs due now by kind, in a dry run: what a real pass would carry out."""
 
     @property
     def ok(self) -> bool:
@@ -50,5 +52,6 @@ class SyncReport:
             "transferred": self.transferred,
             "blocked": self.blocked,
             "failures": [asdict(f) for f in self.failures],
+            "pending": self.pending,
             "ok": self.ok,
         }

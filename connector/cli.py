@@ -101,10 +101,12 @@ def sync(
     """Run one sync pass for each link (or the one named), then exit.
 
     Exits with status 1 when any item failed; the failures are listed."""
+    from connector.daemon import leased
+
     rt = runtime()
     reports: list[SyncReport] = []
     for name in rt.link_names(link):
-        with rt.link(name, dry_run=dry_run) as ctx:
+        with leased(rt.store, name), rt.link(name, dry_run=dry_run) as ctx:
             reports.append(engine.sync(ctx))
     if as_json:
         print_json([r.as_dict() for r in reports])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import FrameType
 
@@ -17,6 +19,7 @@ from sqlalchemy import delete, update
 
 from connector import engine
 from connector.clock import SystemClock
+from connector.errors import UserError
 from connector.jobs import worker_id
 from connector.runtime import Runtime
 from connector.store.db import Store, upsert
@@ -40,6 +43,22 @@ def acquire(store: Store, link: str, holder: str, now: datetime, ttl: timedelta)
 def release(store: Store, link: str, holder: str) -> None:
     with store.session() as session:
         session.execute(delete(LeaseRow).where(LeaseRow.link == link, LeaseRow.holder == holder))
+
+
+DEFAULT_LEASE = timedelta(minutes=15)
+
+
+@contextmanager
+def leased(store: Store, link: str, ttl: timedelta = DEFAULT_LEASE) -> Iterator[None]:
+    """Hold the link's lease for the block, or refuse: one pass of a link at a time."""
+    holder = worker_id()
+    if not acquire(store, link, holder, SystemClock().now(), ttl):
+        raise UserError(f"link {link} is being synced by another process right now; "
+                        "try again when it is done")
+    try:
+        yield
+    finally:
+        release(store, link, holder)
 
 
 def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: threading.Event,

@@ -20,6 +20,16 @@ def mask_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> A
     return event
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is at the moment of writing (tests swap it per test)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(verbosity: int = 0) -> None:
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity, 2)]
     structlog.configure(
@@ -31,6 +41,6 @@ def configure_logging(verbosity: int = 0) -> None:
             structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )

@@ -1,22 +1,32 @@
-"""The mock agency adapter: takes cases the way Kravia does, and refuses what Kravia would.
+"""The mock agency adapter: takes cases the way Kravia does, refuses what Kravia would, and
+tells what happened to them afterwards.
 
 Validation follows SPEC §6 and names the field at fault with the same paths the engine's
 obstacles use (``address.postal_code``, ``organization_number``, ``currency`` …), so a
-rejection reads like an obstacle (R7).
+rejection reads like an obstacle (R7). The way back (case updates, payouts, reductions,
+pause / resume / withdraw) reads and writes the world's agency books; what the API cannot do
+when a capability is off raises ``Unsupported`` naming the customer web (R6).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from adapters.mock.norway import valid_org_number
-from adapters.mock.world import MockCase, World
-from connector.domain import AgencyCase, CaseRequest
-from connector.errors import CaseRejected
-from connector.ports import Capability
+from adapters.mock.world import AGENCY_CAPABILITIES, MockCase, World
+from connector.domain import AgencyCase, CaseRequest, CaseUpdate, ClaimReduction, LedgerKind, Payout
+from connector.errors import CaseRejected, Unsupported
+from connector.ports import Capability, Page, parse_page
 from connector.rules import AgencyRequirements
 
+T = TypeVar("T", bound=BaseModel)
 NEW_CASE_STATUS = "Registered: collection notice will be sent"
+DEFAULT_PAGE_SIZE = 100
 
 _ADDRESS = (
     ("line1", "address line"),
@@ -24,18 +34,53 @@ _ADDRESS = (
     ("city", "city"),
     ("country", "country"),
 )
+_DOING = {
+    Capability.PAUSE: "pause cases",
+    Capability.RESUME: "resume cases",
+    Capability.WITHDRAW: "withdraw cases",
+    Capability.DIRECT_PAYMENTS: "take direct payments",
+    Capability.CREDIT_NOTES: "take credit notes",
+}
+
+
+def agency_capabilities(values: Iterable[Any]) -> frozenset[Capability]:
+    """Capabilities from settings (names like ``"pause"``); ValueError names a bad one."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ValueError(f"capabilities must be a list of names, not {values!r}")
+    chosen: set[Capability] = set()
+    known = ", ".join(sorted(c.value for c in AGENCY_CAPABILITIES))
+    for value in values:
+        try:
+            capability = Capability(value)
+        except ValueError:
+            capability = None
+        if capability not in AGENCY_CAPABILITIES:
+            raise ValueError(f"the mock agency has no capability {value!r} (known: {known})")
+        chosen.add(capability)
+    return frozenset(chosen)
 
 
 class MockAgency:
-    """An ``AgencyAdapter`` over a World; counts a repeated reference as a duplicate case."""
+    """An ``AgencyAdapter`` over a World; counts a repeated reference as a duplicate case.
 
-    capabilities: frozenset[Capability] = frozenset()
+    ``capabilities`` narrows what the API offers (default: the world's
+    ``agency_capabilities``, else all the mock can); what is off raises ``Unsupported``.
+    """
+
+    capabilities: frozenset[Capability] = AGENCY_CAPABILITIES
     requirements = AgencyRequirements(currencies=frozenset({"NOK"}))
     portal = "the mock agency's customer web"
 
-    def __init__(self, world: World, path: Path | None = None) -> None:
+    def __init__(self, world: World, path: Path | None = None,
+                 capabilities: Iterable[Capability | str] | None = None,
+                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
         self.world = world
         self.path = path
+        self.page_size = page_size
+        if capabilities is None and world.agency_capabilities is not None:
+            capabilities = world.agency_capabilities
+        if capabilities is not None:
+            self.capabilities = agency_capabilities(capabilities)
 
     def find_case(self, reference: str) -> AgencyCase | None:
         self.world.trip("agency.find_case")
@@ -89,6 +134,70 @@ class MockAgency:
                           f"{who}: {org!r} is not a valid organisation number"))
         return found
 
+    # -- the way back --------------------------------------------------------------------
+
+    def changes(self, changed_since: datetime | None) -> Iterator[Page[CaseUpdate]]:
+        """Cases changed strictly after the cursor, oldest change first, with full history.
+        (Interest accruing overnight does not count as a change.)"""
+        self.world.trip("agency.changes")
+        chosen = sorted(
+            (c for c in self.world.cases.values()
+             if changed_since is None or c.changed_at > changed_since),
+            key=lambda c: c.changed_at,
+        )
+        return self._pages(CaseUpdate, "case", [_update_raw(c) for c in chosen], "case_id")
+
+    def payouts(self) -> Iterator[Page[Payout]]:
+        """Payouts not yet marked booked, oldest first."""
+        self.world.trip("agency.payouts")
+        chosen = sorted((p for p in self.world.payouts.values() if p.accounting_id is None),
+                        key=lambda p: p.changed_at)
+        return self._pages(Payout, "payout", [p.payout().model_dump() for p in chosen])
+
+    def mark_booked(self, payout_id: str, accounting_id: str) -> None:
+        self.world.trip("agency.mark_booked")
+        self.world.mark_booked(payout_id, accounting_id)
+        self.world.trip("agency.mark_booked.lost_reply")
+
+    def reduction_reported(self, reference: str) -> bool:
+        self.world.trip("agency.reduction_reported")
+        return reference in self.world.reductions
+
+    def report_reduction(self, reduction: ClaimReduction) -> None:
+        """Reduce the principal; a reference reported before is counted and ignored."""
+        need = (Capability.DIRECT_PAYMENTS if reduction.kind is LedgerKind.PAYMENT
+                else Capability.CREDIT_NOTES)
+        self._can(need)
+        self.world.trip("agency.report_reduction")
+        self.world.report_reduction(reduction)
+        self.world.trip("agency.report_reduction.lost_reply")
+
+    def pause(self, case_id: str) -> CaseUpdate:
+        self._can(Capability.PAUSE)
+        self.world.trip("agency.pause")
+        return _update(self.world.pause_case(case_id))
+
+    def resume(self, case_id: str) -> CaseUpdate:
+        self._can(Capability.RESUME)
+        self.world.trip("agency.resume")
+        return _update(self.world.resume_case(case_id))
+
+    def withdraw(self, case_id: str) -> CaseUpdate:
+        self._can(Capability.WITHDRAW)
+        self.world.trip("agency.withdraw")
+        return _update(self.world.withdraw_case(case_id))
+
+    def _can(self, capability: Capability) -> None:
+        if capability not in self.capabilities:
+            raise Unsupported(f"this agency's API cannot {_DOING[capability]}: "
+                              f"use {self.portal}")
+
+    def _pages(self, model: type[T], resource: str, raws: list[dict[str, Any]],
+               key_field: str = "id") -> Iterator[Page[T]]:
+        size = self.page_size
+        for start in range(0, len(raws), size):
+            yield parse_page(model, resource, raws[start:start + size], key_field)
+
     def close(self) -> None:
         if self.path is not None:
             self.world.save(self.path)
@@ -97,3 +206,17 @@ class MockAgency:
 def _answer(case: MockCase) -> AgencyCase:
     return AgencyCase(id=case.id, reference=case.reference, status=case.status,
                       url=f"https://agency.mock.invalid/cases/{case.id}")
+
+
+def _update_raw(case: MockCase) -> dict[str, Any]:
+    return {
+        "case_id": case.id, "reference": case.reference, "status": case.status,
+        "paused": case.paused, "closed": case.closed, "outcome": case.outcome,
+        "original_amount": case.original_amount, "remaining_principal": case.principal,
+        "balance_at_agency": case.balance_at_agency, "events": list(case.events),
+        "changed_at": case.changed_at,
+    }
+
+
+def _update(case: MockCase) -> CaseUpdate:
+    return CaseUpdate.model_validate(_update_raw(case))

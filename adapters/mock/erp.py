@@ -1,7 +1,10 @@
-"""The mock ERP adapter: reads the world the way the PowerOffice adapter reads PowerOffice.
+"""The mock ERP adapter: reads the world the way the PowerOffice adapter reads PowerOffice,
+and writes vouchers and case statuses the way PowerOffice takes them.
 
 Records are built as raw dicts and validated by ``parse_page``, so bad ERP data in the world
-(a malformed date) comes out as a ``Rejected`` item, exactly as from a real ERP.
+(a malformed date) comes out as a ``Rejected`` item, exactly as from a real ERP. A voucher
+whose external reference is taken is refused, as PowerOffice refuses a repeated
+``ExternalImportReference``.
 """
 
 from __future__ import annotations
@@ -13,8 +16,18 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from adapters.mock.world import MockInvoice, World, WorldClock, parse_date
-from connector.domain import Company, Customer, Invoice, ReminderLetter
+from adapters.mock.world import MockInvoice, MockVoucher, World, WorldClock, parse_date
+from connector.domain import (
+    CaseStatus,
+    Company,
+    Customer,
+    Invoice,
+    LedgerEntry,
+    ReminderLetter,
+    Voucher,
+    VoucherKind,
+    VoucherReceipt,
+)
 from connector.ports import Capability, Page, parse_page
 
 T = TypeVar("T", bound=BaseModel)
@@ -24,7 +37,10 @@ DEFAULT_PAGE_SIZE = 500
 class MockErp:
     """An ``ErpAdapter`` over a World; ``close`` saves the world when it has a file."""
 
-    capabilities: frozenset[Capability] = frozenset()
+    capabilities: frozenset[Capability] = frozenset({
+        Capability.STATUS_WRITEBACK, Capability.VOUCHERS, Capability.PROPOSALS,
+        Capability.WRITE_OFFS,
+    })
 
     def __init__(self, world: World, path: Path | None = None,
                  page_size: int = DEFAULT_PAGE_SIZE) -> None:
@@ -64,6 +80,28 @@ class MockErp:
         return self._pages(ReminderLetter, "letter", self.world.letters, changed_since,
                            lambda letter: letter.model_dump())
 
+    def ledger(self, changed_since: datetime | None) -> Iterator[Page[LedgerEntry]]:
+        """Payments, credit notes, write-offs and posted voucher lines matched to invoices."""
+        self.world.trip("erp.ledger")
+        return self._pages(LedgerEntry, "ledger entry", self.world.ledger, changed_since,
+                           lambda entry: entry.model_dump(exclude={"invoice_no"}))
+
+    def write_status(self, statuses: Sequence[CaseStatus]) -> None:
+        self.world.trip("erp.write_status")
+        self.world.write_status(list(statuses))
+
+    def find_voucher(self, reference: str) -> VoucherReceipt | None:
+        self.world.trip("erp.find_voucher")
+        voucher = self.world.find_voucher(reference)
+        return _receipt(voucher) if voucher else None
+
+    def post_voucher(self, voucher: Voucher) -> VoucherReceipt:
+        """Post or propose; a taken reference raises UserError (and is counted)."""
+        self.world.trip("erp.post_voucher")
+        record = self.world.post_voucher(voucher)
+        self.world.trip("erp.post_voucher.lost_reply")
+        return _receipt(record)
+
     def _pages(self, model: type[T], resource: str, records: Iterable[Any],
                changed_since: datetime | None,
                raw: Callable[[Any], dict[str, Any]]) -> Iterator[Page[T]]:
@@ -82,7 +120,14 @@ class MockErp:
 
 
 def _customer_raw(customer: Any) -> dict[str, Any]:
-    return customer.model_dump(exclude={"send_reminders"})
+    return customer.model_dump(
+        exclude={"send_reminders", "behaviour", "pays_after_days", "instalments"})
+
+
+def _receipt(voucher: MockVoucher) -> VoucherReceipt:
+    """A proposal the accountant approved is posted now."""
+    kind = VoucherKind.POSTED if voucher.posted else VoucherKind.PROPOSAL
+    return VoucherReceipt(id=voucher.id, reference=voucher.reference or "", kind=kind)
 
 
 def _future(invoice: MockInvoice, today: Any) -> bool:

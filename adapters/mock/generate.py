@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from adapters.mock.collection import Behaviour
 from adapters.mock.norway import org_check_digit
 from adapters.mock.world import World
 from connector.domain import Address, Company, DunningSetup, to_money
@@ -34,6 +35,15 @@ _SETUP_CYCLE: tuple[DunningSetup | None, ...] = (
     + (DunningSetup(reminder=True, dunning_letter=True, collection_notice=True),)
 )
 """Per-customer overrides, one cycle of 20: None keeps the company's setup."""
+
+_BEHAVIOUR_CYCLE: tuple[Behaviour, ...] = (
+    (Behaviour.FULL,) * 7
+    + (Behaviour.LATE,) * 4
+    + (Behaviour.INSTALMENTS,) * 3
+    + (Behaviour.PARTIAL,) * 2
+    + (Behaviour.NEVER,) * 4
+)
+"""How debtors answer the agency, one cycle of 20; days and amounts are drawn per case."""
 
 FIRST = ("Kari", "Ola", "Ingrid", "Lars", "Nora", "Jonas", "Emma", "Henrik", "Sofie", "Magnus",
          "Ida", "Anders", "Marit", "Per", "Silje", "Eirik", "Hanne", "Bjørn", "Liv", "Tor")
@@ -67,7 +77,8 @@ def default_start() -> datetime:
 
 
 def generate_world(seed: int, customers: int = 60, start: datetime | None = None) -> World:
-    """Customers with invoices issued over the past 60 days and up to 30 days ahead.
+    """Customers with invoices issued over the past 60 days and up to 30 days ahead, a few
+    long-forgotten unpaid ones, and a mix of debtor behaviours at the agency.
 
     Future invoices stay hidden from the ERP until their invoice date, so new invoices keep
     falling due as days pass. Letters the flow would already have sent are backdated.
@@ -78,6 +89,9 @@ def generate_world(seed: int, customers: int = 60, start: datetime | None = None
     today = world.today
     setups = [_SETUP_CYCLE[i % len(_SETUP_CYCLE)] for i in range(customers)]
     rng.shuffle(setups)
+    agency_rng = random.Random(f"{seed}/agency")  # apart, so the rest stays as it was
+    behaviours = [_BEHAVIOUR_CYCLE[i % len(_BEHAVIOUR_CYCLE)] for i in range(customers)]
+    agency_rng.shuffle(behaviours)
     persons = _pick(rng, customers, 0.4)
     excluded = _pick(rng, customers, 0.05)
     reminders_off = _pick(rng, customers, 0.03)
@@ -94,12 +108,23 @@ def generate_world(seed: int, customers: int = 60, start: datetime | None = None
             email=email, phone=f"+47 9{rng.randrange(10**7):07d}",
             address=_address(rng, {part for part, who in missing.items() if i in who}),
             transfer_to_agency=i not in excluded, send_reminders=i not in reminders_off,
-            dunning=setups[i],
+            dunning=setups[i], behaviour=behaviours[i],
         )
         for _ in range(rng.randint(1, 6)):
             _invoice(world, rng, number, today, "EUR" if i in eur else "NOK")
+    collectable = [i for i in range(customers) if i not in excluded | eur]
+    for i in _pick(agency_rng, len(collectable), 0.02) if collectable else ():
+        _old_invoice(world, agency_rng, str(10001 + collectable[i]), today)
     world.settle()
     return world
+
+
+def _old_invoice(world: World, rng: random.Random, customer_no: str, today: date) -> None:
+    """An unpaid invoice due 100 to 180 days ago: sent to collection, it carries the
+    agency's commission (registered more than 90 days after its due date)."""
+    due = today - timedelta(days=rng.randint(100, 180))
+    amount = to_money(Decimal(rng.randint(800, 9000)))
+    world.add_invoice(customer_no, amount, invoice_date=due - timedelta(days=14), due_date=due)
 
 
 def _pick(rng: random.Random, n: int, share: float) -> set[int]:

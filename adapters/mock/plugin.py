@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from adapters.mock.agency import MockAgency
+from adapters.mock.agency import DEFAULT_PAGE_SIZE as AGENCY_PAGE_SIZE
+from adapters.mock.agency import MockAgency, agency_capabilities
 from adapters.mock.erp import DEFAULT_PAGE_SIZE, MockErp
 from adapters.mock.world import World
 from connector import hookimpl
@@ -53,25 +54,43 @@ def _check(settings: Mapping[str, Any], known: set[str], side: str) -> None:
         )
 
 
+def _page_size(settings: Mapping[str, Any], default: int, side: str) -> int:
+    page_size = settings.get("page_size", default)
+    if not isinstance(page_size, int) or isinstance(page_size, bool) or page_size < 1:
+        raise ConfigError(f"mock {side} settings: page_size must be a positive integer, "
+                          f"not {page_size!r}")
+    return page_size
+
+
 def erp_factory(settings: Mapping[str, Any], context: AdapterContext) -> MockErp:
     _check(settings, {"world", "page_size"}, "erp")
-    page_size = settings.get("page_size", DEFAULT_PAGE_SIZE)
-    if not isinstance(page_size, int) or isinstance(page_size, bool) or page_size < 1:
-        raise ConfigError(f"mock erp settings: page_size must be a positive integer, "
-                          f"not {page_size!r}")
+    page_size = _page_size(settings, DEFAULT_PAGE_SIZE, "erp")
     path = world_path(settings, context)
     return MockErp(open_world(path), path, page_size)
 
 
 def agency_factory(settings: Mapping[str, Any], context: AdapterContext) -> MockAgency:
-    _check(settings, {"world"}, "agency")
+    """Settings: ``world``, ``page_size`` (default 100) and ``capabilities``, a list that
+    narrows what the agency's API offers, e.g. ``["direct_payments", "credit_notes"]`` for
+    an agency that cannot pause, resume or withdraw (default: the world's setting, else
+    all of pause, resume, withdraw, direct_payments, credit_notes)."""
+    _check(settings, {"world", "page_size", "capabilities"}, "agency")
+    page_size = _page_size(settings, AGENCY_PAGE_SIZE, "agency")
+    capabilities = None
+    if "capabilities" in settings:
+        try:
+            capabilities = agency_capabilities(settings["capabilities"])
+        except ValueError as exc:
+            raise ConfigError(f"mock agency settings: {exc}") from None
     path = world_path(settings, context)
-    return MockAgency(open_world(path), path)
+    return MockAgency(open_world(path), path, capabilities, page_size)
 
 
 @hookimpl
 def connector_register_adapters(register: Register) -> None:
     register.erp("mock", erp_factory, capabilities=MockErp.capabilities,
-                 summary="Simulated ERP: a persisted world with a reminder flow and its own clock")
+                 summary="Simulated ERP: a persisted world with a reminder flow, ledger, vouchers "
+                         "and write-offs, and its own clock")
     register.agency("mock", agency_factory, capabilities=MockAgency.capabilities,
-                    summary="Simulated agency: validates cases like Kravia, counts duplicates")
+                    summary="Simulated agency: validates cases like Kravia, runs the collection "
+                            "process, pays out, counts duplicates")

@@ -14,11 +14,21 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from adapters.mock.world import World, parse_date
+from adapters.mock.collection import Behaviour
+from adapters.mock.world import AGENCY_CAPABILITIES, World, parse_date
 from connector.domain import Address, Company, DunningSetup, LetterKind, Money
 from connector.errors import ConfigError, UserError
+from connector.ports import Capability
 
 Fail = Callable[[str, str], ConfigError]
 """Builds the error for a field path and a message, with the file name in front."""
@@ -33,6 +43,21 @@ class ScenarioWorld(_Section):
     seed: int | None = None
     backfill: bool = True
     """Send, backdated, the letters the reminder flow would have sent before the start."""
+    agency_passes_fees: bool = False
+    """Payouts pass interest and fees on to the creditor (default: the agency keeps them)."""
+    agency_capabilities: list[Capability] | None = None
+    """What the agency's API offers; default all of AGENCY_CAPABILITIES."""
+
+    @field_validator("agency_capabilities")
+    @classmethod
+    def _agency_can(cls, value: list[Capability] | None) -> list[Capability] | None:
+        if value is not None:
+            unknown = [c.value for c in value if c not in AGENCY_CAPABILITIES]
+            if unknown:
+                known = ", ".join(sorted(c.value for c in AGENCY_CAPABILITIES))
+                raise ValueError(f"the mock agency has no capability {', '.join(unknown)} "
+                                 f"(known: {known})")
+        return value
 
 
 class ScenarioCompany(_Section):
@@ -62,6 +87,19 @@ class ScenarioCustomer(_Section):
     transfer_to_agency: bool = True
     send_reminders: bool = True
     dunning: DunningSetup | None = None
+    behaviour: Behaviour | None = None
+    pays_after_days: int | None = Field(default=None, ge=1)
+    instalments: int | None = Field(default=None, ge=2, le=24)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScenarioCustomer:
+        if self.instalments is not None and self.behaviour is not Behaviour.INSTALMENTS:
+            raise ValueError('instalments is only for behaviour = "instalments"')
+        if self.pays_after_days is not None and self.behaviour is Behaviour.NEVER:
+            raise ValueError('a debtor with behaviour = "never" has no pays_after_days')
+        if self.pays_after_days is not None and self.behaviour is None:
+            raise ValueError("pays_after_days needs a behaviour")
+        return self
 
 
 class ScenarioInvoice(_Section):
@@ -131,7 +169,9 @@ def _where(loc: tuple[int | str, ...]) -> str:
 
 def _build(scenario: Scenario, source: str) -> World:
     world = World(now=scenario.world.start, seed=scenario.world.seed,
-                  company=Company(**scenario.company.model_dump()))
+                  company=Company(**scenario.company.model_dump()),
+                  agency_passes_fees=scenario.world.agency_passes_fees,
+                  agency_capabilities=scenario.world.agency_capabilities)
     today = world.today
 
     def fail(where: str, message: str) -> ConfigError:

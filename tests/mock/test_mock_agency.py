@@ -38,9 +38,12 @@ def request(reference: str = "case:1", **changes: Any) -> CaseRequest:
     return CaseRequest(**data, debtor=Debtor(**{**debtor, "address": Address(**debtor["address"])}))
 
 
-def test_it_offers_case_registration(world: World) -> None:
+def test_it_is_an_agency_adapter(world: World) -> None:
     agency = MockAgency(world)
-    for name in ("find_case", "register_case", "close"):
+    assert isinstance(agency, AgencyAdapter)
+    for name in ("find_case", "register_case", "changes", "payouts", "mark_booked",
+                 "reduction_reported", "report_reduction", "pause", "resume", "withdraw",
+                 "close"):
         assert callable(getattr(agency, name)) and hasattr(AgencyAdapter, name), name
     assert agency.requirements.currencies == frozenset({"NOK"})
     assert agency.portal

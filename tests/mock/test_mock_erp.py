@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 def test_it_offers_the_erp_reads_with_the_worlds_clock(world: World) -> None:
     erp = MockErp(world)
-    for name in ("company", "customers", "customers_by_number", "invoices", "letters", "close"):
+    assert isinstance(erp, ErpAdapter)
+    for name in ("company", "customers", "customers_by_number", "invoices", "letters",
+                 "ledger", "write_status", "find_voucher", "post_voucher", "close"):
         assert callable(getattr(erp, name)) and hasattr(ErpAdapter, name), name
     assert erp.clock.now() == world.now
     world.advance(timedelta(days=2))

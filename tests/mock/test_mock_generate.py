@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections import Counter
+from datetime import date, datetime, timedelta
 
 import pytest
 
+from adapters.mock.collection import Behaviour
 from adapters.mock.erp import MockErp
 from adapters.mock.generate import generate_world
 from adapters.mock.norway import valid_org_number
@@ -82,3 +84,13 @@ def test_new_invoices_fall_due_as_days_pass(generated: World) -> None:
 def test_it_scales(start: datetime) -> None:
     world = generate_world(1, customers=5000, start=start)
     assert len(world.invoices) > 15000
+
+
+def test_debtors_behave_in_a_mix_and_some_claims_are_old(generated: World) -> None:
+    behaviours = Counter(c.behaviour for c in generated.customers.values())
+    assert set(behaviours) == set(Behaviour)
+    assert behaviours[Behaviour.FULL] > behaviours[Behaviour.PARTIAL] > 0
+    today = generated.today
+    old = [i for i in generated.invoices.values() if i.is_open
+           and (today - date.fromisoformat(i.due_date)).days >= 100]
+    assert old  # sent to collection, they carry commission (> 90 days after due)

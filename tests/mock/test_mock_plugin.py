@@ -68,3 +68,13 @@ def test_bad_settings_are_config_errors(tmp_path: Path, settings: dict[str, obje
                                         message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         plugin.erp_factory(settings, AdapterContext(link="demo", state_dir=tmp_path))
+
+
+def test_agency_settings_are_checked(tmp_path: Path) -> None:
+    context = AdapterContext(link="demo", state_dir=tmp_path)
+    agency = plugin.agency_factory({"page_size": 7, "capabilities": []}, context)
+    assert agency.page_size == 7 and agency.capabilities == frozenset()
+    with pytest.raises(ConfigError, match="page_size must be a positive integer"):
+        plugin.agency_factory({"page_size": 0}, context)
+    with pytest.raises(ConfigError, match="unknown colour"):
+        plugin.agency_factory({"colour": "red"}, context)

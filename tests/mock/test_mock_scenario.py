@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from adapters.mock.agency import MockAgency
+from adapters.mock.collection import Behaviour
 from adapters.mock.erp import MockErp
 from adapters.mock.scenario import load_scenario
 from connector.domain import LetterKind, NextAction
 from connector.errors import ConfigError
+from connector.ports import Capability
 
 SCENARIOS = Path(__file__).parents[2] / "config" / "scenarios"
 HEAD = """
@@ -36,7 +39,7 @@ def write(tmp_path: Path, body: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("name", ["small.toml", "reminder-flow.toml"])
+@pytest.mark.parametrize("name", ["small.toml", "reminder-flow.toml", "way-back.toml"])
 def test_shipped_scenarios_load(name: str) -> None:
     world = load_scenario(SCENARIOS / name)
     assert world.customers and world.invoices
@@ -118,6 +121,17 @@ def test_listed_letters_are_kept_and_backfill_can_be_off(tmp_path: Path) -> None
          "letters[0].sent_on: 2025-03-05 is after the start day"),
         ('[[letters]]\ninvoice_no = "9"\nkind = "postcard"\nsent_in_days = -1\n',
          "letters[0].kind: Input should be 'reminder'"),
+        ('[[customers]]\nnumber = 2\nname = "B"\nbehaviour = "sometimes"\n',
+         "customers[1].behaviour: Input should be 'full', 'partial', 'instalments', 'late' "
+         "or 'never'"),
+        ('[[customers]]\nnumber = 2\nname = "B"\nbehaviour = "full"\ninstalments = 3\n',
+         'customers[1]: Value error, instalments is only for behaviour = "instalments"'),
+        ('[[customers]]\nnumber = 2\nname = "B"\nbehaviour = "never"\npays_after_days = 3\n',
+         'customers[1]: Value error, a debtor with behaviour = "never" has no pays_after_days'),
+        ('[[customers]]\nnumber = 2\nname = "B"\npays_after_days = 3\n',
+         "customers[1]: Value error, pays_after_days needs a behaviour"),
+        ('[[customers]]\nnumber = 2\nname = "B"\nbehaviour = "late"\npays_after_days = 0\n',
+         "customers[1].pays_after_days: Input should be greater than or equal to 1"),
     ],
 )
 def test_mistakes_are_named_by_file_and_field(tmp_path: Path, body: str, message: str) -> None:
@@ -155,3 +169,36 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
     world = load_scenario(path)
     assert world.invoices["20001"].kid == "10001200012"
     assert [letter.kind for letter in world.letters] == [LetterKind.REMINDER]
+
+
+def test_debtor_behaviour_and_agency_settings(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        [[customers]]
+        number = 2
+        name = "Vik Snekkeri AS"
+        behaviour = "instalments"
+        instalments = 4
+        pays_after_days = 12
+        """)
+    path.write_text(path.read_text().replace(
+        "start = 2025-03-03T09:00:00+01:00",
+        'start = 2025-03-03T09:00:00+01:00\nagency_passes_fees = true\n'
+        'agency_capabilities = ["direct_payments", "credit_notes"]'))
+    world = load_scenario(path)
+    customer = world.customers["2"]
+    assert (customer.behaviour, customer.instalments, customer.pays_after_days) == (
+        Behaviour.INSTALMENTS, 4, 12)
+    assert world.customers["1"].behaviour is None  # drawn from the seed per case
+    assert world.agency_passes_fees
+    assert MockAgency(world).capabilities == {Capability.DIRECT_PAYMENTS,
+                                              Capability.CREDIT_NOTES}
+
+
+def test_an_unknown_agency_capability_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    path.write_text(path.read_text().replace(
+        "start = 2025-03-03T09:00:00+01:00",
+        'start = 2025-03-03T09:00:00+01:00\nagency_capabilities = ["pause", "webhooks"]'))
+    with pytest.raises(ConfigError, match=r"world\.agency_capabilities: Value error, the mock "
+                                          "agency has no capability webhooks"):
+        load_scenario(path)

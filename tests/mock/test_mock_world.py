@@ -147,7 +147,7 @@ def test_faults_raise_n_times_then_pass(world: World) -> None:
 
 
 def test_unknown_fault_operation_is_refused(world: World) -> None:
-    with pytest.raises(UserError, match=r"known: agency\.find_case"):
+    with pytest.raises(UserError, match=r"known: agency\.changes, agency\.find_case"):
         world.inject("agency.typo")
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,21 +80,21 @@ def upsert(
     keys: Sequence[str],
     update: Sequence[str] | None = None,
 ) -> None:
-    """Insert a page of rows in one statement; on a key clash update ``update`` (or nothing)."""
+    """Write a page of rows as one batched statement; on a key clash update ``update`` columns
+    (or keep the existing row). The statement is compiled once and cached: SQLAlchemy sends
+    the page as multi-row VALUES batches ("insertmanyvalues")."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(list(rows))
+    stmt = insert(cast(Table, table.__table__))
     if update:
         stmt = stmt.on_conflict_do_update(
             index_elements=list(keys), set_={col: stmt.excluded[col] for col in update}
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    session.execute(stmt)
-
-
+    session.execute(stmt, list(rows))
 
 
 def forget_link(session: Session, link: str) -> None:

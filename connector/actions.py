@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 from connector import classify, jobs, worker
 from connector.agency_pull import apply_updates
 from connector.claims import Event, Mover, record
+from connector.classify import status_for
 from connector.context import LinkContext
 from connector.domain import CaseUpdate, ClaimList, InvoiceKind, NextAction
 from connector.errors import ConnectorError
@@ -57,6 +61,24 @@ def _pick(session: Session, ctx: LinkContext, ids: Sequence[int], allowed: Claim
     return chosen
 
 
+def local_time(moment: datetime, ctx: LinkContext) -> str:
+    """A moment as the company's users read it: their zone, to the minute."""
+    zone = ZoneInfo(ctx.company.timezone if ctx.company else "Europe/Oslo")
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _move_each(ctx: LinkContext, session: Session, claims: Sequence[ClaimRow], target: ClaimList,
+               now: datetime, text: str, values: dict[str, Any] | None = None) -> None:
+    """Move claims the user chose; each keeps saying what blocks it, if anything (R7)."""
+    mover = Mover(ctx.link, ctx.pm)
+    by_status: dict[str, list[ClaimRow]] = {}
+    for claim in claims:
+        by_status.setdefault(status_for(target, claim.obstacles or []), []).append(claim)
+    for status, group in by_status.items():
+        mover.move(session, group, target, now, text, source="user", status=status,
+                   values=values)
+
+
 def approve(ctx: LinkContext, ids: Sequence[int] | None) -> Outcome:
     """R3: approve the drafts named, or every draft when ``ids`` is None."""
     outcome = Outcome()
@@ -67,12 +89,10 @@ def approve(ctx: LinkContext, ids: Sequence[int] | None) -> Outcome:
                 ClaimRow.link == ctx.link, ClaimRow.list_name == ClaimList.DRAFT.value)))
         else:
             chosen = _pick(session, ctx, ids, ClaimList.DRAFT, "approved", outcome)
-        until = (now + ctx.settings.grace).isoformat(timespec="minutes")
-        Mover(ctx.link, ctx.pm).move(
-            session, chosen, ClaimList.APPROVED, now,
-            f"Approved by the user; transferred after {until} unless cancelled (R5)",
-            source="user", status="Approved; waiting for the grace window (R5)",
-            values={"approved_at": now})
+        until = local_time(now + ctx.settings.grace, ctx)
+        _move_each(ctx, session, chosen, ClaimList.APPROVED, now,
+                   f"Approved by the user; transferred after {until} unless cancelled (R5)",
+                   values={"approved_at": now})
     outcome.done = [c.id for c in chosen]
     return outcome
 
@@ -94,9 +114,8 @@ def restore(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
     outcome = Outcome()
     with ctx.tx() as session:
         chosen = _pick(session, ctx, ids, ClaimList.HELD, "restored", outcome)
-        Mover(ctx.link, ctx.pm).move(session, chosen, ClaimList.DRAFT, ctx.now(),
-                                     "Restored to Draft by the user (R4)", source="user",
-                                     status="Ready for collection; waiting for approval")
+        _move_each(ctx, session, chosen, ClaimList.DRAFT, ctx.now(),
+                   "Restored to Draft by the user (R4)")
     outcome.done = [c.id for c in chosen]
     return outcome
 
@@ -135,11 +154,9 @@ def cancel(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
                     f"withdraw it at {ctx.agency.portal}")
         moving = [c for c in chosen if c.id in stopped]
         jobs.cancel(session, ctx.link, [job_key(c.invoice_id) for c in moving], now)
-        Mover(ctx.link, ctx.pm).move(session, moving, ClaimList.DRAFT, now,
-                                     "Cancelled by the user inside the grace window (R5)",
-                                     source="user",
-                                     status="Ready for collection; waiting for approval",
-                                     values={"approved_at": None})
+        _move_each(ctx, session, moving, ClaimList.DRAFT, now,
+                   "Cancelled by the user inside the grace window (R5)",
+                   values={"approved_at": None})
     outcome.done = [c.id for c in moving]
     return outcome
 

@@ -48,8 +48,6 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
                 "of this link", u.model_dump(mode="json")) for u in updates
                if u.case_id not in claims]
     item_errors.store(session, ctx.link, "agency_cases", unknown, now)
-    for key, reason, _raw in unknown:
-        ctx.report.fail("agency_cases", key, reason)
     known = [u for u in updates if u.case_id in claims]
     upsert(session, ClaimEventRow, [
         {"claim_id": claims[u.case_id].id, "link": ctx.link, "at": e.at, "source": "agency",

@@ -16,7 +16,7 @@ from connector import item_errors
 from connector.claims import Event, Mover, record
 from connector.context import LinkContext
 from connector.domain import ClaimList, Customer, Invoice
-from connector.pull import load_customers, load_letters
+from connector.pull import INVOICES, load_customers, load_letters
 from connector.rules import dunning_for, entry_list, obstacles, ready_rule
 from connector.store.db import upsert
 from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow
@@ -115,12 +115,10 @@ def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
             "transfer_started_at": None, "transferred_at": None, "agency_case_id": None,
             "updated_at": now,
         })
-    item_errors.store(session, ctx.link, "invoice", unknown, now)
-    for key, reason, _raw in unknown:
-        ctx.report.fail("invoice", key, reason)
+    item_errors.store(session, ctx.link, INVOICES, unknown, now)
     if not rows:
         return 0
-    item_errors.resolve(session, ctx.link, "invoice", list(texts), now)
+    item_errors.resolve(session, ctx.link, INVOICES, list(texts), now)
     upsert(session, ClaimRow, rows, keys=("link", "invoice_id"),
            update=[k for k in rows[0] if k not in ("link", "invoice_id")])
     claims = list(session.scalars(select(ClaimRow).where(

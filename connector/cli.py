@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from connector import actions, engine
 from connector.agency_pull import claim_view_with_agency
@@ -117,6 +118,10 @@ def sync(
         raise typer.Exit(1)
 
 
+SHOWN = 30
+"""Failures printed per link; --json and `connector errors` have them all."""
+
+
 def show_report(report: SyncReport) -> None:
     title = f"[bold]{report.link}[/]" + (" [yellow](dry run: nothing written)[/]"
                                          if report.dry_run else "")
@@ -134,8 +139,11 @@ def show_report(report: SyncReport) -> None:
             out.print(f"    #{claim['id']} invoice {claim['invoice_no']}: {reasons}")
     if report.failures:
         out.print(f"  [red]failed items: {len(report.failures)}[/]")
-        for failure in report.failures:
+        for failure in report.failures[:SHOWN]:
             out.print(f"    {failure.resource} {failure.key}: {failure.reason}")
+        if len(report.failures) > SHOWN:
+            out.print(f"    … and {len(report.failures) - SHOWN} more: connector errors, "
+                      "connector jobs, or --json")
 
 
 @app.command()
@@ -537,5 +545,11 @@ def main() -> None:
     try:
         app()
     except ConnectorError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True, markup=True, highlight=False)
+        sys.exit(2)
+    except SQLAlchemyError as exc:
+        # The driver's first line names the problem; never the URL, which may hold a password.
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        err.print(f"[red]error:[/] the store cannot be used: {type(exc).__name__}: {first}",
+                  soft_wrap=True, highlight=False)
         sys.exit(2)

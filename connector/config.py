@@ -2,7 +2,8 @@
 
 Where it comes from, first found wins: ``--config FILE``, ``$CONNECTOR_CONFIG``,
 ``./connector.toml``, the built-in default. ``$CONNECTOR_STORE_URL`` and
-``$CONNECTOR_STATE_DIR`` override the file's values (pydantic-settings).
+``$CONNECTOR_STATE_DIR`` override the file's values (pydantic-settings); nothing else is
+read from the environment.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connector.bookkeeping import Accounts
 from connector.errors import ConfigError
@@ -42,12 +43,17 @@ def parse_duration(text: str | int | float | timedelta) -> timedelta:
     return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
 
 
-def redact(settings: dict[str, Any]) -> dict[str, Any]:
-    """A copy safe to print or log: values of secret-looking keys are masked."""
-    return {
-        k: "***" if any(w in k.lower() for w in SECRET_WORDS) else v
-        for k, v in settings.items()
-    }
+def is_secret(key: str) -> bool:
+    return any(word in key.lower() for word in SECRET_WORDS)
+
+
+def redact(value: Any) -> Any:
+    """A copy safe to print or log: values of secret-looking keys are masked, at any depth."""
+    if isinstance(value, dict):
+        return {k: "***" if is_secret(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
 
 
 class AdapterSettings(BaseModel):
@@ -59,6 +65,10 @@ class AdapterSettings(BaseModel):
     @property
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+    def __repr_args__(self) -> Any:
+        """Secrets stay out of reprs, and so out of tracebacks and logs."""
+        return [("adapter", self.adapter), *redact(self.options).items()]
 
 
 class LinkSettings(BaseModel):
@@ -83,7 +93,6 @@ class LinkSettings(BaseModel):
     call_retries: int = Field(default=3, ge=1)
     """Tries of one call on a transient error before the job is rescheduled."""
     call_backoff: timedelta = timedelta(seconds=1)
-    page_size: int = Field(default=500, ge=1, le=20000)
 
     @field_validator("grace", "cursor_overlap", "job_backoff", "job_lease", "call_backoff",
                      mode="before")
@@ -92,24 +101,28 @@ class LinkSettings(BaseModel):
         return parse_duration(value)
 
 
-class Settings(BaseSettings):
+class EnvOverrides(BaseSettings):
+    """The two settings the environment may override: where state and the store live."""
+
+    model_config = SettingsConfigDict(env_prefix="CONNECTOR_", extra="ignore")
+    state_dir: Path | None = None
+    store_url: str | None = None
+
+
+class Settings(BaseModel):
     """The whole configuration."""
 
-    model_config = SettingsConfigDict(env_prefix="CONNECTOR_", extra="forbid")
+    model_config = ConfigDict(extra="forbid")
     state_dir: Path = Path(".connector")
     store_url: str | None = None
     """SQLAlchemy URL; default: SQLite in ``state_dir``."""
     links: list[LinkSettings] = Field(default_factory=list)
-    source: str = "built-in default"
+    _source: str = "built-in default"
 
-    @classmethod
-    def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """The environment overrides the file."""
-        return (env_settings, init_settings)
+    @property
+    def source(self) -> str:
+        """Where the settings were read from, for messages."""
+        return self._source
 
     @property
     def database_url(self) -> str:
@@ -117,6 +130,8 @@ class Settings(BaseSettings):
 
     def link(self, name: str | None) -> LinkSettings:
         """The named link, or the only one when no name is given."""
+        if not self.links:
+            raise ConfigError(f"no links are configured in {self.source}")
         if name is None:
             if len(self.links) == 1:
                 return self.links[0]
@@ -125,7 +140,7 @@ class Settings(BaseSettings):
         for link in self.links:
             if link.name == name:
                 return link
-        names = ", ".join(link.name for link in self.links) or "none"
+        names = ", ".join(link.name for link in self.links)
         raise ConfigError(f"no link named {name!r} in {self.source} (links: {names})")
 
 
@@ -150,14 +165,15 @@ def load_settings(path: str | Path | None = None) -> Settings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
         source = str(file)
-    data = {**data, "source": source}
     try:
-        settings = Settings(**data)
+        overrides = EnvOverrides().model_dump(exclude_none=True)
+        settings = Settings(**{**data, **overrides})
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(f"{source}: {problems}") from None
+    settings._source = source
     names = [link.name for link in settings.links]
     if len(set(names)) != len(names):
         raise ConfigError(f"{source}: link names must be unique, got {names}")

@@ -75,9 +75,10 @@ def run_demo(rt: Runtime, link_name: str | None, days: int, seed: int,
             if tick:
                 tick()
         with ctx.tx() as session:
-            result.lists = dict(session.execute(
+            counted = session.execute(
                 select(ClaimRow.list_name, func.count()).where(ClaimRow.link == ctx.link)
-                .group_by(ClaimRow.list_name)).tuples().all())
+                .group_by(ClaimRow.list_name))
+            result.lists = {name: count for name, count in counted}
     result.world = world.summary()
     return result
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import structlog
 
-from connector import agency_pull, classify, jobs, ledger, payouts, pull, transfer
+from connector import agency_pull, classify, item_errors, jobs, ledger, payouts, pull, transfer
 from connector.claims import view
 from connector.clock import local_date
 from connector.context import LinkContext
@@ -43,6 +43,10 @@ def sync(ctx: LinkContext) -> SyncReport:
     report = ctx.report = SyncReport(ctx.link, ctx.dry_run, ctx.now())
     try:
         _pass(ctx)
+        # Every record that cannot be handled right now is a failure of the pass, until fixed.
+        with ctx.tx() as session:
+            for error in item_errors.open_errors(session, ctx.link):
+                report.fail(error.resource, error.key, error.reason)
     finally:
         if ctx.dry_run:
             ctx.discard()

@@ -161,4 +161,4 @@ def due_counts(session: Session, link: str, now: datetime) -> dict[str, int]:
         .where(JobRow.link == link, JobRow.state == JobState.QUEUED.value,
                JobRow.run_after <= now)
         .group_by(JobRow.kind))
-    return {kind: count for kind, count in rows.tuples()}
+    return {kind: count for kind, count in rows}

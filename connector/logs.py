@@ -9,13 +9,13 @@ from typing import Any
 
 import structlog
 
-from connector.config import SECRET_WORDS
+from connector.config import is_secret
 
 
 def mask_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
     """A structlog processor: no secret reaches a log line, whatever a caller passed."""
     for key in list(event):
-        if any(word in key.lower() for word in SECRET_WORDS):
+        if is_secret(key):
             event[key] = "***"
     return event
 

@@ -25,6 +25,8 @@ from connector.store.db import upsert
 from connector.store.schema import CompanyRow, CursorRow, CustomerRow, InvoiceRow, LetterRow
 
 M = TypeVar("M", bound=BaseModel)
+INVOICES = "invoices"
+"""The resource name of invoices, for cursors and per-item errors alike."""
 
 
 @dataclass
@@ -72,9 +74,7 @@ def _write_invoices(ctx: LinkContext, session: Session, invoices: Sequence[Invoi
                    "changed_at"))
     problems = [(i.id, p, i.model_dump(mode="json")) for i in invoices
                 if (p := invoice_problem(i)) is not None]
-    item_errors.store(session, ctx.link, "invoice", problems, ctx.now())
-    for key, reason, _raw in problems:
-        ctx.report.fail("invoice", key, reason)
+    item_errors.store(session, ctx.link, INVOICES, problems, ctx.now())
 
 
 def _write_letters(ctx: LinkContext, session: Session, letters: Sequence[ReminderLetter]) -> None:
@@ -100,13 +100,12 @@ def pull_by_cursor(
     for page in fetch(since):
         now = ctx.now()
         with ctx.tx() as session:
-            write(session, page.items)
+            # Clear first: writing the page may find the same record still wrong.
             item_errors.resolve(session, ctx.link, resource, [keys_of(i) for i in page.items],
                                 now)
+            write(session, page.items)
             item_errors.store(session, ctx.link, resource,
                               [(r.key, r.reason, r.raw) for r in page.rejected], now)
-        for rejected in page.rejected:
-            report.fail(resource, rejected.key, rejected.reason)
         report.pulled[resource] += len(page.items)
         on_page(page.items)
         for item in page.items:
@@ -138,7 +137,7 @@ def pull_erp(ctx: LinkContext) -> Touched:
     pull_by_cursor(ctx, "customers", ctx.erp.customers,
           lambda s, items: write_customers(s, ctx.link, items),
           lambda c: c.id, lambda items: touched.customers.update(c.number for c in items))
-    pull_by_cursor(ctx, "invoices", ctx.erp.invoices,
+    pull_by_cursor(ctx, INVOICES, ctx.erp.invoices,
           lambda s, items: _write_invoices(ctx, s, items),
           lambda i: i.id, lambda items: touched.invoices.update(i.id for i in items))
     pull_by_cursor(ctx, "letters", ctx.erp.letters,

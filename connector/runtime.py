@@ -11,6 +11,7 @@ from connector.config import LinkSettings, Settings
 from connector.context import LinkContext
 from connector.errors import ConfigError
 from connector.ports import AdapterContext, AgencyAdapter, ErpAdapter
+from connector.pull import stored_company
 from connector.registry import Registry, load_registry
 from connector.store.db import Store
 
@@ -39,9 +40,12 @@ class Runtime:
         settings = self.settings.link(name)
         erp, agency = self.adapters(settings)
         chosen: Any = clock or getattr(erp, "clock", None) or SystemClock()
+        with self.store.session() as session:
+            company = stored_company(session, settings.name)
         try:
             yield LinkContext(settings=settings, store=self.store, erp=erp, agency=agency,
-                              clock=chosen, pm=self.registry.pm, dry_run=dry_run)
+                              clock=chosen, pm=self.registry.pm, company=company,
+                              dry_run=dry_run)
         finally:
             agency.close()
             erp.close()

@@ -439,8 +439,6 @@ def test_an_obstacle_is_named_and_clears_when_the_card_is_fixed_r7(clean: Path) 
     assert "Obstacles cleared" in texts
 
 
-@pytest.mark.xfail(strict=True, reason="approve, restore and cancel set a fixed status text "
-                   "even when the claim has obstacles (connector/actions.py)")
 def test_a_claim_moved_by_the_user_keeps_saying_what_blocks_it(clean: Path) -> None:
     claim_id = str(claims(clean)["503"]["id"])
     assert claims(clean)["503"]["status"].startswith("Blocked: ")
@@ -533,8 +531,6 @@ def test_bad_input_and_config_exit_2(tmp_path: Path, cfg: Path,
     assert code == 2 and "Invalid value for '--list'" in flat(err)  # click's own usage error
 
 
-@pytest.mark.xfail(strict=True, reason="main() prints errors through rich, which wraps them "
-                   "at the terminal width (connector/cli.py, main)")
 def test_an_error_stays_on_one_line_however_long(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -584,9 +580,6 @@ def test_errors_lists_the_items_that_could_not_be_handled(cfg: Path) -> None:
     assert "Open item errors (2)" in flat(run(cfg, "errors").stdout)
 
 
-@pytest.mark.xfail(strict=True, reason="an 'invoice' item error is resolved only when the "
-                   "invoice enters a list; deleted or paid, it stays listed for ever "
-                   "(connector/classify.py, connector/pull.py)")
 def test_an_item_error_goes_away_when_its_invoice_is_deleted(cfg: Path) -> None:
     load(cfg, SMALL)
     run(cfg, "sync", code=1)

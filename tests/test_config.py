@@ -276,8 +276,6 @@ def test_choosing_a_link(tmp_path: Path) -> None:
     assert one.link(None).name == "only"
 
 
-@pytest.mark.xfail(strict=True, reason="Settings.link(None) with no links at all says "
-                   "'several links are configured ()' (connector/config.py)")
 def test_choosing_a_link_when_none_is_configured(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path / "c.toml", 'state_dir = "s"\n'))
     assert settings.links == []
@@ -304,8 +302,6 @@ def test_redact_masks_secret_looking_keys_and_leaves_the_rest() -> None:
     assert options["api_token"] == "d", "redact returns a copy"
 
 
-@pytest.mark.xfail(strict=True, reason="redact() only looks at the top level: a secret in a "
-                   "nested table is returned as is (connector/config.py)")
 def test_redact_masks_secrets_in_nested_tables() -> None:
     masked = redact({"erp": {"adapter": "x", "api_token": "s3cr3t"}})
     assert "s3cr3t" not in repr(masked)

@@ -111,10 +111,13 @@ def report_reductions(ctx: LinkContext) -> None:
 
 def _report(ctx: LinkContext, job: JobRow) -> None:
     reduction = ClaimReduction.model_validate(job.payload["reduction"])
-    already = job.attempts > 1 and worker.call(
-        ctx, lambda: ctx.agency.reduction_reported(reduction.reference))
-    if not already:
-        worker.call(ctx, lambda: ctx.agency.report_reduction(reduction))
+
+    def report() -> bool:
+        ctx.agency.report_reduction(reduction)
+        return True
+
+    worker.ensure(ctx, job, lambda: ctx.agency.reduction_reported(reduction.reference) or None,
+                  report)
     with ctx.tx() as session:
         record(session, ctx.link, [Event(job.payload["claim_id"], ctx.now(), "connector",
                                           "reported", f"{reduction.description}: "

@@ -14,7 +14,7 @@ from connector import jobs, worker
 from connector.bookkeeping import ClaimRef, payout_booking, voucher_reference
 from connector.claims import Event, record
 from connector.context import LinkContext
-from connector.domain import Payout, VoucherKind, VoucherReceipt
+from connector.domain import Payout, VoucherKind
 from connector.errors import ConfigError
 from connector.ports import Capability
 from connector.store.db import upsert
@@ -67,7 +67,7 @@ def _book(ctx: LinkContext, job: JobRow) -> None:
         if ctx.settings.booking == "none":
             _skip(ctx, job, row)
             return
-        _book_voucher(ctx, row, payout)
+        _book_voucher(ctx, job, row, payout)
         row, payout = _load(ctx, payout.id)
     if row.state == BOOKED:
         voucher_id = row.voucher_id or ""
@@ -88,14 +88,12 @@ def _claims_for(ctx: LinkContext, payout: Payout) -> dict[str, ClaimRef]:
                     ClaimRow.link == ctx.link, ClaimRow.invoice_id.in_(references)))}
 
 
-def _book_voucher(ctx: LinkContext, row: PayoutRow, payout: Payout) -> None:
+def _book_voucher(ctx: LinkContext, job: JobRow, row: PayoutRow, payout: Payout) -> None:
     kind = VoucherKind(ctx.settings.booking)
     booking = payout_booking(payout, _claims_for(ctx, payout), ctx.settings.accounts, kind)
     voucher = booking.voucher
-    receipt: VoucherReceipt | None = worker.call(
-        ctx, lambda: ctx.erp.find_voucher(voucher.reference))
-    if receipt is None:
-        receipt = worker.call(ctx, lambda: ctx.erp.post_voucher(voucher))
+    receipt = worker.ensure(ctx, job, lambda: ctx.erp.find_voucher(voucher.reference),
+                            lambda: ctx.erp.post_voucher(voucher))
     now = ctx.now()
     with ctx.tx() as session:
         done = session.execute(update(PayoutRow).where(

@@ -21,7 +21,7 @@ from connector import jobs, worker
 from connector.claims import Event, Mover, record, view
 from connector.classify import as_invoice, chunks, obstacles_text, status_for
 from connector.context import LinkContext
-from connector.domain import AgencyCase, CaseRequest, ClaimList, Customer, Debtor, Invoice
+from connector.domain import CaseRequest, ClaimList, Customer, Debtor, Invoice
 from connector.errors import CaseRejected
 from connector.pull import write_customers
 from connector.rules import Obstacle, obstacles
@@ -147,11 +147,8 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
             return
     request = CaseRequest.model_validate(job.payload["request"])
     try:
-        case: AgencyCase | None = None
-        if job.attempts > 1:
-            case = worker.call(ctx, lambda: ctx.agency.find_case(request.reference))
-        if case is None:
-            case = worker.call(ctx, lambda: ctx.agency.register_case(request))
+        case = worker.ensure(ctx, job, lambda: ctx.agency.find_case(request.reference),
+                             lambda: ctx.agency.register_case(request))
     except CaseRejected as exc:
         _rejected(ctx, job, claim, exc)
         return

@@ -34,6 +34,27 @@ def call(ctx: LinkContext, fn: Callable[[], T]) -> T:
     return retrying(fn)
 
 
+def ensure(ctx: LinkContext, job: JobRow, find: Callable[[], T | None],
+           create: Callable[[], T]) -> T:
+    """Create an effect once: every try after the very first asks ``find`` before ``create``.
+
+    A try that failed may still have reached the other side (a lost reply), so both a retry
+    inside this call and a later attempt of the job look first (DESIGN rule 3).
+    """
+    tries = 0
+
+    def attempt() -> T:
+        nonlocal tries
+        tries += 1
+        if job.attempts > 1 or tries > 1:
+            found = find()
+            if found is not None:
+                return found
+        return create()
+
+    return call(ctx, attempt)
+
+
 def run(ctx: LinkContext, kind: str, handle: Callable[[JobRow], None],
         on_failure: Callable[[JobRow, str, jobs.JobState], None] | None = None) -> int:
     """Run every due job of ``kind``; returns how many were handled without an error."""

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -433,6 +434,9 @@ def demo(
     days: Annotated[int, typer.Option(min=1, max=365, help="Simulated days to run.")] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the generated world and user.")] = 7,
     customers: Annotated[int, typer.Option(min=1, help="Customers in the world.")] = 60,
+    start: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="First simulated day (default: the day that makes the "
+        "run end on a Monday morning).")] = None,
     link: LinkOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -449,7 +453,7 @@ def demo(
                   TextColumn("{task.completed}/{task.total} h"), TimeRemainingColumn(),
                   console=err, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"{days} simulated days", total=days * 24)
-        result = run_demo(rt, link, days, seed, customers,
+        result = run_demo(rt, link, days, seed, customers, start.date() if start else None,
                           tick=lambda: progress.advance(task))
     with rt.link(result.link) as ctx:
         rows = fetch_claims(ctx, [*LIST_ORDER])
@@ -468,14 +472,20 @@ def demo(
     for row in blocked:
         reasons = "; ".join(o["message"] for o in row["obstacles"])
         out.print(f"  #{row['id']} invoice {row['invoice_no']} ({row['list']}): {reasons}")
-    w = result.world
+    w, p = result.world, result.payouts
+    outcomes = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(result.outcomes.items()))
     out.print(
-        f"[bold]Summary[/] {result.days} days, {result.syncs} syncs, seed {result.seed}: "
-        f"{w['customers']} customers, {w['invoices']} invoices, {w['letters']} letters sent; "
-        f"user approved {result.approved}, held back {result.held}; lists "
+        f"[bold]Summary[/] {result.days} days from {result.start[:10]}, {result.syncs} syncs, "
+        f"seed {result.seed}: {w['customers']} customers, {w['invoices']} invoices, "
+        f"{w['letters']} letters sent. The user approved {result.approved} and held back "
+        f"{result.held}. Lists: "
         + ", ".join(f"{k} {v}" for k, v in sorted(result.lists.items()))
-        + f"; agency cases {w['cases']}, duplicates {w['duplicates']}; "
-        f"item errors {sum(result.failures.values())}.")
+        + f". Archived outcomes: {outcomes or 'none yet'}. Payouts: {p['received']} received, "
+        f"{p['booked']} booked (net {p['net']} NOK), {p['flagged']} with a write-off reversal "
+        f"to check; the accountant approved {result.proposals_approved} proposals. Direct "
+        f"payments reported: {result.direct_payments}; write-offs: {result.write_offs}. "
+        f"Agency cases {w['cases']}, duplicate cases {w['duplicates']}, duplicate vouchers "
+        f"{w.get('duplicate_vouchers', 0)}; items with errors {result.failures}.")
 
 
 @mock_app.command("load")

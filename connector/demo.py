@@ -1,8 +1,14 @@
-"""``connector demo``: a fresh mock world run through simulated days, with a scripted user.
+"""``connector demo``: a fresh mock world run through simulated days, with scripted people.
 
-Every simulated hour the connector syncs; every weekday at 09:00 (company time) the user
-looks at Draft, holds a few claims back (R4) and approves the rest (R3). Claims with
-obstacles (R7) are approved too, so the demo shows them stuck in Approved, named.
+Every simulated hour the connector syncs. Each weekday at 09:00 (company time) the user
+looks at Draft, holds a few claims back (R4) and approves the rest (R3); claims with
+obstacles (R7) are approved too, so the demo shows them stuck in Approved, named. At 10:00
+the accountant approves the bookkeeping proposals the payouts produced (R13). Now and then
+a debtor pays the creditor directly (reported to the agency, SPEC §4), and once the
+creditor writes an invoice at the agency off (R12).
+
+The world starts at 08:00 on the day that makes the run end on a Monday morning: the
+weekend's new drafts are then waiting in Draft, as on a real Monday.
 """
 
 from __future__ import annotations
@@ -11,25 +17,31 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from adapters.mock.generate import generate_world
+from adapters.mock.generate import COMPANY, generate_world
 from adapters.mock.plugin import reset_world, world_path
+from adapters.mock.world import World
 from connector import actions, engine
 from connector.config import LinkSettings
-from connector.domain import ClaimList
-from connector.errors import ConfigError
+from connector.context import LinkContext
+from connector.domain import ClaimList, to_money
+from connector.errors import ConfigError, UserError
 from connector.ports import AdapterContext
 from connector.runtime import Runtime
 from connector.store.db import forget_link
-from connector.store.schema import ClaimRow
+from connector.store.schema import ClaimRow, PayoutRow
 
 APPROVAL_HOUR = 9
+ACCOUNTANT_HOUR = 10
 HOLD_SHARE = 0.06
+DIRECT_PAYMENT_WEEKDAY = 2  # Wednesday
+WRITE_OFF_DAY = 10
 
 
 @dataclass
@@ -37,11 +49,18 @@ class DemoResult:
     link: str
     days: int
     seed: int
+    start: str = ""
     syncs: int = 0
     approved: int = 0
     held: int = 0
-    failures: Counter[str] = field(default_factory=Counter)
+    proposals_approved: int = 0
+    direct_payments: int = 0
+    write_offs: int = 0
+    failures: int = 0
+    """Items that could not be handled at the end (see `connector errors`)."""
     lists: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    payouts: dict[str, Any] = field(default_factory=dict)
     world: dict[str, Any] = field(default_factory=dict)
 
 
@@ -52,43 +71,109 @@ def _check_mock(link: LinkSettings) -> None:
             f"{link.erp.adapter} and {link.agency.adapter}")
 
 
-def run_demo(rt: Runtime, link_name: str | None, days: int, seed: int,
-             customers: int = 60, tick: Callable[[], None] | None = None) -> DemoResult:
+def demo_start(days: int, first: date | None = None) -> datetime:
+    """08:00 company time on ``first`` (default: the day that ends the run on a Monday)."""
+    zone = ZoneInfo(COMPANY.timezone)
+    if first is None:
+        today = datetime.now(zone).date()
+        first = today + timedelta(days=(-(today.weekday() + days)) % 7)
+    return datetime.combine(first, time(8), tzinfo=zone).astimezone(UTC)
+
+
+def run_demo(rt: Runtime, link_name: str | None, days: int, seed: int, customers: int = 60,
+             first: date | None = None, tick: Callable[[], None] | None = None) -> DemoResult:
     """Start a fresh world and link state, then run ``days`` simulated days."""
     link = rt.settings.link(link_name)
     _check_mock(link)
     path = world_path(link.erp.options, AdapterContext(link.name, rt.settings.state_dir))
-    world = reset_world(path, generate_world(seed, customers=customers))
+    start = demo_start(days, first)
+    world = reset_world(path, generate_world(seed, customers=customers, start=start))
     with rt.store.session() as session:
         forget_link(session, link.name)
-    result = DemoResult(link=link.name, days=days, seed=seed)
-    user = random.Random(seed)
+    result = DemoResult(link=link.name, days=days, seed=seed, start=start.isoformat())
+    people = random.Random(seed)
+    zone = ZoneInfo(world.company.timezone)
     with rt.link(link.name) as ctx:
         for _hour in range(days * 24):
             world.advance(timedelta(hours=1))
             report = engine.sync(ctx)
             result.syncs += 1
-            result.failures.update(f.resource for f in report.failures)
-            moment = world.now.astimezone(ZoneInfo(world.company.timezone))
-            if moment.hour == APPROVAL_HOUR and moment.weekday() < 5:
-                _user_round(ctx, user, result)
+            result.failures = len(report.failures)
+            moment = world.now.astimezone(zone)
+            if moment.weekday() < 5 and moment.hour == APPROVAL_HOUR:
+                _user_round(ctx, people, result)
+            if moment.weekday() < 5 and moment.hour == ACCOUNTANT_HOUR:
+                _accountant_round(world, result)
+            if moment.hour == 12:
+                _creditor_round(ctx, world, people, result,
+                                (moment.date() - start.astimezone(zone).date()).days)
             if tick:
                 tick()
-        with ctx.tx() as session:
-            counted = session.execute(
-                select(ClaimRow.list_name, func.count()).where(ClaimRow.link == ctx.link)
-                .group_by(ClaimRow.list_name))
-            result.lists = {name: count for name, count in counted}
+        _tally(ctx, result)
     result.world = world.summary()
     return result
 
 
-def _user_round(ctx: Any, user: random.Random, result: DemoResult) -> None:
-    with ctx.tx() as session:
-        drafts = list(session.scalars(select(ClaimRow.id).where(
-            ClaimRow.link == ctx.link, ClaimRow.list_name == ClaimList.DRAFT.value)
-            .order_by(ClaimRow.id)))
-    hold = [i for i in drafts if user.random() < HOLD_SHARE]
+def _user_round(ctx: LinkContext, people: random.Random, result: DemoResult) -> None:
+    drafts = _ids(ctx, ClaimList.DRAFT)
+    hold = [i for i in drafts if people.random() < HOLD_SHARE]
     approve = [i for i in drafts if i not in set(hold)]
     result.held += len(actions.hold(ctx, hold).done)
     result.approved += len(actions.approve(ctx, approve).done)
+
+
+def _accountant_round(world: World, result: DemoResult) -> None:
+    for voucher in list(world.vouchers.values()):
+        if not voucher.posted and voucher.origin == "import":
+            world.approve_proposal(voucher.id)
+            result.proposals_approved += 1
+
+
+def _creditor_round(ctx: LinkContext, world: World, people: random.Random,
+                    result: DemoResult, day: int) -> None:
+    """A debtor pays the creditor directly on Wednesdays; one write-off on day 10."""
+    weekday = world.now.astimezone(ZoneInfo(world.company.timezone)).weekday()
+    wanted = day == WRITE_OFF_DAY or weekday == DIRECT_PAYMENT_WEEKDAY
+    open_ids = _ids(ctx, ClaimList.OPEN) if wanted else []
+    if not open_ids:
+        return
+    with ctx.tx() as session:
+        claim = session.get(ClaimRow, people.choice(open_ids))
+    assert claim is not None
+    invoice = world.invoice(claim.invoice_no)
+    try:
+        if day == WRITE_OFF_DAY:
+            world.write_off([invoice.invoice_no], world.today, account="7830",
+                            description="Debtor unlikely to pay; the agency keeps collecting")
+            result.write_offs += 1
+        else:
+            world.pay(invoice.invoice_no, to_money(invoice.balance * Decimal("0.3")))
+            result.direct_payments += 1
+    except UserError:
+        return  # that invoice had nothing left to pay or write off in the ERP
+
+
+def _ids(ctx: LinkContext, which: ClaimList) -> list[int]:
+    with ctx.tx() as session:
+        return list(session.scalars(select(ClaimRow.id).where(
+            ClaimRow.link == ctx.link, ClaimRow.list_name == which.value)
+            .order_by(ClaimRow.id)))
+
+
+def _tally(ctx: LinkContext, result: DemoResult) -> None:
+    with ctx.tx() as session:
+        lists = session.execute(
+            select(ClaimRow.list_name, func.count()).where(ClaimRow.link == ctx.link)
+            .group_by(ClaimRow.list_name))
+        result.lists = {name: count for name, count in lists}
+        outcomes = session.execute(
+            select(ClaimRow.outcome, func.count()).where(
+                ClaimRow.link == ctx.link, ClaimRow.outcome.is_not(None))
+            .group_by(ClaimRow.outcome))
+        result.outcomes = {str(name): count for name, count in outcomes}
+        payouts = list(session.scalars(select(PayoutRow).where(PayoutRow.link == ctx.link)))
+    states = Counter(p.state for p in payouts)
+    result.payouts = {
+        "received": len(payouts), "booked": states["booked"] + states["marked"],
+        "net": str(sum((p.net for p in payouts), Decimal(0))),
+        "flagged": sum(p.flagged for p in payouts)}

@@ -9,7 +9,6 @@ that path is tested through ``main`` (and once through the installed script).
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -20,7 +19,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import structlog
@@ -630,23 +628,18 @@ def test_jobs_show_a_failed_transfer_retried_on_a_later_pass(clean: Path) -> Non
 # ---------------------------------------------------------------- demo
 
 
-THURSDAY = datetime(2026, 3, 5, 8, 0, tzinfo=ZoneInfo("Europe/Oslo"))
+THURSDAY = "2026-03-05"
+"""Three days from a Thursday end on Sunday morning, after two approval rounds."""
 
 
 @pytest.fixture
 def pinned_demo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The demo's world starts today; pin it to a Thursday so three days end on Sunday
-    morning, after two approval rounds and before the next one."""
-    import connector.demo
-
-    monkeypatch.setattr(connector.demo, "generate_world",
-                        functools.partial(connector.demo.generate_world, start=THURSDAY))
     monkeypatch.chdir(tmp_path)  # the built-in default link: state in ./.connector
     return tmp_path
 
 
 def test_demo_json_ends_with_a_summary_and_the_claims(pinned_demo: Path) -> None:
-    result = invoke("demo", "--days", "3", "--json")
+    result = invoke("demo", "--days", "3", "--start", THURSDAY, "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     summary, rows = data["summary"], data["claims"]
@@ -671,13 +664,14 @@ def test_demo_json_ends_with_a_summary_and_the_claims(pinned_demo: Path) -> None
 
 
 def test_demo_prints_the_lists_obstacles_and_summary(pinned_demo: Path) -> None:
-    result = invoke("demo", "--days", "3", "--customers", "20")
+    result = invoke("demo", "--days", "3", "--start", THURSDAY, "--customers", "20")
     assert result.exit_code == 0, result.output
     text = flat(result.stdout)
     for title in ("Draft (", "Approved (", "Open (", "Archived (", "Obstacles ("):
         assert title in text
-    assert re.search(r"Summary 3 days, 72 syncs, seed 7: 20 customers, \d+ invoices", text)
-    assert "duplicates 0" in text
+    assert re.search(r"Summary 3 days from 2026-03-05, 72 syncs, seed 7: 20 customers, "
+                     r"\d+ invoices", text)
+    assert "duplicate cases 0" in text and "duplicate vouchers 0" in text
 
 
 # ---------------------------------------------------------------- configuration on the CLI

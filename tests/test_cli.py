@@ -744,3 +744,70 @@ def test_a_secret_in_adapter_settings_never_shows(
     assert any(p.name.startswith("state.db") for p in written)
     for path in written:
         assert SECRET.encode() not in path.read_bytes(), path
+
+
+# ---------------------------------------------------------------- at the agency (R6)
+
+
+def open_claim(cfg: Path, tmp_path: Path) -> str:
+    load(cfg, CLEAN, tmp_path)
+    run(cfg, "sync")
+    claim_id = str(claims(cfg)["501"]["id"])
+    run(cfg, "approve", claim_id)
+    run(cfg, "mock", "advance", "2h")
+    run(cfg, "sync")
+    assert claims(cfg)["501"]["list"] == "open"
+    return claim_id
+
+
+def test_pause_resume_withdraw_through_the_cli(cfg: Path, tmp_path: Path) -> None:
+    claim_id = open_claim(cfg, tmp_path)
+    assert run_json(cfg, "pause", claim_id) == {"done": [int(claim_id)], "refused": {}}
+    assert run_json(cfg, "resume", claim_id)["done"] == [int(claim_id)]
+    assert "withdrawn: #" in flat(run(cfg, "withdraw", claim_id).stdout)
+    detail = run_json(cfg, "case", claim_id)
+    assert detail["list"] == "archived" and detail["outcome"] == "withdrawn"
+    texts = [event["text"] for event in detail["history"]]
+    assert "Paused at the agency by the user" in texts
+    assert "Withdrawn at the agency by the user" in texts
+
+
+def test_an_agency_without_the_capability_gets_a_plain_message(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    cfg = tmp_path / "connector.toml"
+    cfg.write_text(f'''
+state_dir = "{state}"
+[[links]]
+name = "main"
+erp = {{ adapter = "mock", world = "main-world.json" }}
+[links.agency]
+adapter = "mock"
+world = "main-world.json"
+capabilities = ["direct_payments", "credit_notes"]
+''', encoding="utf-8")
+    claim_id = open_claim(cfg, tmp_path)
+    for action in ("pause", "resume", "withdraw"):
+        result = run(cfg, action, claim_id, code=1)
+        message = flat(result.stderr)
+        assert f"the agency's API cannot {action} a case" in message
+        assert "customer web" in message and "(R6)" in message
+    assert claims(cfg)["501"]["list"] == "open"
+
+
+def test_payouts_lists_lines_and_vouchers(cfg: Path) -> None:
+    load(cfg, ROOT / "config" / "scenarios" / "way-back.toml")
+    run(cfg, "sync")
+    run(cfg, "approve", "--all")
+    run(cfg, "mock", "advance", "2h")
+    run(cfg, "sync")
+    for _ in range(3):  # three weeks: debtors pay and the agency pays out on Mondays
+        run(cfg, "mock", "advance", "7d")
+        run(cfg, "sync")
+    rows = run_json(cfg, "payouts")
+    assert rows, "the mock agency pays out on Mondays"
+    for row in rows:
+        assert row["state"] == "marked" and row["voucher_kind"] == "proposal"
+        assert row["voucher_reference"] == f"payout:{row['agency_id']}"
+        kinds = {line["kind"] for line in row["lines"]}
+        assert "principal" in kinds
+    assert "proposal" in flat(run(cfg, "payouts").stdout)

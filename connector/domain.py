@@ -338,7 +338,7 @@ class ClaimReduction(Model):
     """A direct payment or a credit note reported to the agency (SPEC §4)."""
 
     reference: str
-    """``payment:<ledger id>`` or ``credit:<ledger id>``: Kravia ``AccountingPaymentId``."""
+    """``payment:<ledger id>`` or ``credit_note:<ledger id>``: Kravia ``AccountingPaymentId``."""
     kind: LedgerKind
     case_id: str
     invoice_reference: str

@@ -17,15 +17,13 @@ from connector import jobs, worker
 from connector.claims import Event, record
 from connector.context import LinkContext
 from connector.domain import ClaimList, ClaimReduction, LedgerEntry, LedgerKind
-from connector.ports import Capability
+from connector.ports import REDUCTION_CAPABILITY
 from connector.pull import pull_by_cursor
 from connector.store.db import upsert
 from connector.store.schema import ClaimRow, JobRow, LedgerEntryRow, PayoutRow
 
 KIND = "reduction"
 OWN_PREFIX = "payout:"
-NEEDS = {LedgerKind.PAYMENT: Capability.DIRECT_PAYMENTS,
-         LedgerKind.CREDIT_NOTE: Capability.CREDIT_NOTES}
 
 
 def pull_ledger(ctx: LinkContext) -> None:
@@ -70,7 +68,7 @@ def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -
                                     "the write-off in the payout's voucher"))
             elif _own_payout(session, ctx.link, entry):
                 handled = "own_payout"
-            elif NEEDS[entry.kind] not in ctx.agency.capabilities:
+            elif REDUCTION_CAPABILITY[entry.kind] not in ctx.agency.capabilities:
                 handled = "unsupported"
                 events.append(Event(claim.id, now, "connector", "not_reported",
                                     f"{_what(entry)} of {entry.amount} cannot be reported: the "

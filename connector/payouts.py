@@ -16,13 +16,12 @@ from connector.claims import Event, record
 from connector.context import LinkContext
 from connector.domain import Payout, VoucherKind
 from connector.errors import ConfigError
-from connector.ports import Capability
+from connector.ports import VOUCHER_CAPABILITY
 from connector.store.db import upsert
 from connector.store.schema import ClaimRow, JobRow, PayoutRow
 
 KIND = "payout"
 RECEIVED, BOOKED, MARKED, SKIPPED = "received", "booked", "marked", "skipped"
-NEEDS = {"proposal": Capability.PROPOSALS, "posted": Capability.VOUCHERS}
 
 
 def fetch_payouts(ctx: LinkContext) -> None:
@@ -44,7 +43,7 @@ def fetch_payouts(ctx: LinkContext) -> None:
 
 def book_payouts(ctx: LinkContext) -> None:
     booking = ctx.settings.booking
-    if booking != "none" and NEEDS[booking] not in ctx.erp.capabilities:
+    if booking != "none" and VOUCHER_CAPABILITY[VoucherKind(booking)] not in ctx.erp.capabilities:
         raise ConfigError(
             f"link {ctx.link}: booking = {booking!r} but the ERP adapter cannot book "
             f"{'proposals' if booking == 'proposal' else 'posted vouchers'}; "

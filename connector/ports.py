@@ -28,9 +28,11 @@ from connector.domain import (
     Customer,
     Invoice,
     LedgerEntry,
+    LedgerKind,
     Payout,
     ReminderLetter,
     Voucher,
+    VoucherKind,
     VoucherReceipt,
 )
 from connector.rules import AgencyRequirements
@@ -51,6 +53,24 @@ class Capability(StrEnum):
     WRITE_OFFS = "write_offs"
     DIRECT_PAYMENTS = "direct_payments"
     CREDIT_NOTES = "credit_notes"
+
+
+ERP_CAPABILITIES = frozenset({
+    Capability.STATUS_WRITEBACK, Capability.VOUCHERS, Capability.PROPOSALS,
+    Capability.WRITE_OFFS,
+})
+"""The capabilities an ERP adapter may declare."""
+AGENCY_CAPABILITIES = frozenset({
+    Capability.PAUSE, Capability.RESUME, Capability.WITHDRAW, Capability.WEBHOOKS,
+    Capability.DIRECT_PAYMENTS, Capability.CREDIT_NOTES,
+})
+"""The capabilities an agency adapter may declare."""
+VOUCHER_CAPABILITY = {VoucherKind.POSTED: Capability.VOUCHERS,
+                      VoucherKind.PROPOSAL: Capability.PROPOSALS}
+"""What an ERP adapter must declare to book a voucher of each kind (R13)."""
+REDUCTION_CAPABILITY = {LedgerKind.PAYMENT: Capability.DIRECT_PAYMENTS,
+                        LedgerKind.CREDIT_NOTE: Capability.CREDIT_NOTES}
+"""What an agency adapter must declare to take each kind of claim reduction (SPEC §4)."""
 
 
 @dataclass(frozen=True)

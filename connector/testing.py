@@ -45,17 +45,18 @@ from connector.domain import (
     VoucherLine,
 )
 from connector.errors import CaseRejected, ConnectorError, Unsupported
-from connector.ports import AgencyAdapter, Capability, ErpAdapter, Page
+from connector.ports import (
+    AGENCY_CAPABILITIES,
+    ERP_CAPABILITIES,
+    AgencyAdapter,
+    Capability,
+    ErpAdapter,
+    Page,
+)
+from connector.ports import REDUCTION_CAPABILITY as REDUCTIONS
+from connector.ports import VOUCHER_CAPABILITY as BOOKS
 from connector.rules import AgencyRequirements
 
-ERP_CAPABILITIES = frozenset({
-    Capability.STATUS_WRITEBACK, Capability.VOUCHERS, Capability.PROPOSALS,
-    Capability.WRITE_OFFS,
-})
-AGENCY_CAPABILITIES = frozenset({
-    Capability.PAUSE, Capability.RESUME, Capability.WITHDRAW, Capability.WEBHOOKS,
-    Capability.DIRECT_PAYMENTS, Capability.CREDIT_NOTES,
-})
 ERP_STREAMS: dict[str, type[BaseModel]] = {
     "customers": Customer,
     "invoices": Invoice,
@@ -63,9 +64,6 @@ ERP_STREAMS: dict[str, type[BaseModel]] = {
     "ledger": LedgerEntry,
 }
 """The ERP's cursor reads, each a method ``name(changed_since)`` yielding pages of a model."""
-BOOKS = {VoucherKind.POSTED: Capability.VOUCHERS, VoucherKind.PROPOSAL: Capability.PROPOSALS}
-REDUCTIONS = {LedgerKind.PAYMENT: Capability.DIRECT_PAYMENTS,
-              LedgerKind.CREDIT_NOTE: Capability.CREDIT_NOTES}
 CASE_ACTIONS = {"pause": Capability.PAUSE, "resume": Capability.RESUME,
                 "withdraw": Capability.WITHDRAW}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,7 +70,7 @@ def local_time(moment: datetime, ctx: LinkContext) -> str:
 def _move_each(ctx: LinkContext, session: Session, claims: Sequence[ClaimRow], target: ClaimList,
                now: datetime, text: str, values: dict[str, Any] | None = None) -> None:
     """Move claims the user chose; each keeps saying what blocks it, if anything (R7)."""
-    mover = Mover(ctx.link, ctx.pm)
+    mover = Mover(ctx.link, ctx.listeners)
     by_status: dict[str, list[ClaimRow]] = {}
     for claim in claims:
         by_status.setdefault(status_for(target, claim.obstacles or []), []).append(claim)
@@ -102,7 +102,7 @@ def hold(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
     outcome = Outcome()
     with ctx.tx() as session:
         chosen = _pick(session, ctx, ids, ClaimList.DRAFT, "held back", outcome)
-        Mover(ctx.link, ctx.pm).move(session, chosen, ClaimList.HELD, ctx.now(),
+        Mover(ctx.link, ctx.listeners).move(session, chosen, ClaimList.HELD, ctx.now(),
                                      "Held back from collection by the user (R4)",
                                      source="user", status="Held back by the user")
     outcome.done = [c.id for c in chosen]
@@ -132,8 +132,10 @@ def cancel(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
             if claim is None:
                 outcome.refused[str(claim_id)] = f"no claim {claim_id} in link {ctx.link}"
             elif claim.list_name == ClaimList.OPEN.value or claim.transfer_started_at:
+                where = ("has been sent" if claim.list_name == ClaimList.OPEN.value
+                         else "is being sent")
                 outcome.refused[str(claim_id)] = (
-                    f"claim {claim_id} has been sent to the agency and can no longer be stopped "
+                    f"claim {claim_id} {where} to the agency and can no longer be stopped "
                     f"from the ERP side (R6); pause or withdraw it at {ctx.agency.portal}")
             elif claim.list_name != ClaimList.APPROVED.value:
                 outcome.refused[str(claim_id)] = (
@@ -177,7 +179,7 @@ def collect(ctx: LinkContext, invoice_nos: Sequence[str]) -> Outcome:
         chosen: list[InvoiceRow] = []
         for no in invoice_nos:
             row = rows.get(no)
-            reason = _collect_refusal(no, row, claimed, customers)
+            reason = _collect_refusal(no, row, claimed, customers, ctx.today())
             if reason:
                 outcome.refused[no] = reason
             elif row is not None:
@@ -205,9 +207,12 @@ def collect(ctx: LinkContext, invoice_nos: Sequence[str]) -> Outcome:
 
 
 def _collect_refusal(no: str, row: InvoiceRow | None, claimed: dict[str, ClaimRow],
-                     customers: dict[str, CustomerRow]) -> str | None:
+                     customers: dict[str, CustomerRow], today: date) -> str | None:
     if row is None:
         return f"no invoice {no} is known; run `connector sync` first if it is new"
+    if row.due_date >= today:
+        return f"invoice {no} is not overdue yet (due {row.due_date}); only an overdue " \
+               "invoice can go to collection"
     claim = claimed.get(row.erp_id)
     if claim is not None and claim.list_name != ClaimList.DROPPED.value:
         return f"invoice {no} is already claim {claim.id} in {claim.list_name.title()}"

@@ -5,6 +5,7 @@ ERP shows per case, written back through durable jobs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -18,7 +19,6 @@ from connector.ports import Capability
 from connector.pull import pull_by_cursor
 from connector.store.db import upsert
 from connector.store.schema import ClaimEventRow, ClaimRow, JobRow
-from connector.transfer import fingerprint
 
 STATUS_KIND = "status"
 OUTCOME_TEXT = {
@@ -44,6 +44,7 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
     now = ctx.now()
     claims = {c.agency_case_id: c for c in session.scalars(select(ClaimRow).where(
         ClaimRow.link == ctx.link, ClaimRow.agency_case_id.in_([u.case_id for u in updates])))}
+    _adopt_in_flight(ctx, session, [u for u in updates if u.case_id not in claims], claims, now)
     unknown = [(u.case_id, f"agency case {u.case_id} (reference {u.reference}) is not a claim "
                 "of this link", u.model_dump(mode="json")) for u in updates
                if u.case_id not in claims]
@@ -53,7 +54,7 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
         {"claim_id": claims[u.case_id].id, "link": ctx.link, "at": e.at, "source": "agency",
          "kind": e.kind, "text": e.text, "external_id": e.id}
         for u in known for e in u.events], keys=("claim_id", "external_id"))
-    mover = Mover(ctx.link, ctx.pm)
+    mover = Mover(ctx.link, ctx.listeners)
     refreshed: list[dict[str, Any]] = []
     statuses: list[jobs.JobSpec] = []
     for u in known:
@@ -62,8 +63,7 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
                   "balance_at_agency": u.balance_at_agency,
                   "remaining_principal": u.remaining_principal, "updated_at": now}
         if u.closed and claim.list_name == ClaimList.OPEN.value:
-            outcome = u.outcome or (Outcome.PAID if u.remaining_principal == 0
-                                    else Outcome.UNRESOLVED)
+            outcome = u.outcome or _outcome(u)
             mover.move(session, [claim], ClaimList.ARCHIVED, now,
                        f"Closed by the agency: {OUTCOME_TEXT[outcome]}; remaining principal "
                        f"{u.remaining_principal} of {u.original_amount} (R9)",
@@ -75,27 +75,49 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
         status = CaseStatus(invoice_id=claim.invoice_id, case_id=u.case_id,
                             status_text=u.status, closed=u.closed,
                             balance_at_agency=u.balance_at_agency).model_dump(mode="json")
-        statuses.append(jobs.JobSpec(STATUS_KIND, f"status:{claim.id}:{fingerprint(status)}",
+        statuses.append(jobs.JobSpec(STATUS_KIND, f"status:{claim.id}",
                                      {"claim_id": claim.id, "status": status}))
     if refreshed:
         session.execute(update(ClaimRow), refreshed)
     if Capability.STATUS_WRITEBACK in ctx.erp.capabilities:
-        jobs.enqueue(session, ctx.link, statuses, now)
+        # One job per case, always carrying the latest status: A → B → A ends showing A.
+        jobs.enqueue(session, ctx.link, statuses, now, revive=jobs.EVERY_STATE)
+
+
+def _outcome(u: CaseUpdate) -> Outcome:
+    """For an agency that closes without saying how: paid in full means nothing is owed (R9)."""
+    if u.balance_at_agency == 0 and u.remaining_principal == 0:
+        return Outcome.PAID
+    return Outcome.PARTLY_PAID if u.remaining_principal < u.original_amount else Outcome.UNRESOLVED
+
+
+def _adopt_in_flight(ctx: LinkContext, session: Session, unknown: Sequence[CaseUpdate],
+                     claims: dict[str | None, ClaimRow], now: datetime) -> None:
+    """A case the agency reports before its transfer was recorded (the process died between
+    the agency's yes and the store): known by its reference, it is recorded as Open now."""
+    if not unknown:
+        return
+    by_reference = {u.reference: u for u in unknown}
+    found = list(session.scalars(select(ClaimRow).where(
+        ClaimRow.link == ctx.link, ClaimRow.invoice_id.in_(list(by_reference)),
+        ClaimRow.list_name == ClaimList.APPROVED.value,
+        ClaimRow.transfer_started_at.is_not(None))))
+    mover = Mover(ctx.link, ctx.listeners)
+    for claim in found:
+        case_id = by_reference[claim.invoice_id].case_id
+        mover.move(session, [claim], ClaimList.OPEN, now,
+                   f"Found at the agency as case {case_id}", source="agency",
+                   values={"agency_case_id": case_id, "transferred_at": now, "obstacles": []})
+        claims[case_id] = claim
+        ctx.report.moved[ClaimList.OPEN.value] += 1
 
 
 def write_statuses(ctx: LinkContext) -> None:
-    """R8: show the agency's latest status per case in the ERP; stale ones are skipped."""
+    """R8: show the agency's latest status per case in the ERP."""
     worker.run(ctx, STATUS_KIND, lambda job: _write_status(ctx, job))
 
 
 def _write_status(ctx: LinkContext, job: JobRow) -> None:
-    with ctx.tx() as session:
-        newer = session.scalar(select(JobRow.id).where(
-            JobRow.link == ctx.link, JobRow.kind == STATUS_KIND, JobRow.id > job.id,
-            JobRow.payload["claim_id"].as_integer() == job.payload["claim_id"]).limit(1))
-        if newer is not None:  # a later status of the same case supersedes this one
-            jobs.finish(session, job.id, jobs.JobState.CANCELLED, ctx.now())
-            return
     status = CaseStatus.model_validate(job.payload["status"])
     worker.call(ctx, lambda: ctx.erp.write_status([status]))
     with ctx.tx() as session:

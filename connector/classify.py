@@ -127,7 +127,7 @@ def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
                                      texts[c.invoice_id]) for c in claims])
     for claim in claims:
         ctx.report.moved[claim.list_name] += 1
-    Mover(ctx.link, ctx.pm).entered(claims, {})
+    Mover(ctx.link, ctx.listeners).entered(claims, {})
     return len(rows)
 
 
@@ -186,7 +186,7 @@ def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequen
 
 def _reconcile_page(ctx: LinkContext, session: Session, page: Sequence[Any]) -> None:
     now = ctx.now()
-    mover = Mover(ctx.link, ctx.pm)
+    mover = Mover(ctx.link, ctx.listeners)
     changes: list[dict[str, Any]] = []
     events: list[Event] = []
     for claim, inv_row, cust_row in page:

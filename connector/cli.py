@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -406,6 +406,33 @@ def jobs_(
         return
     out.print(render_table(f"Jobs ({len(rows)})", rows, [
         (c, c) for c in ("id", "link", "kind", "key", "state", "attempts", "last_error")]))
+
+
+@app.command()
+def retry(
+    ids: Annotated[list[int] | None, typer.Argument(help="Job ids, as `connector jobs` "
+                                                    "shows them.")] = None,
+    all_dead: Annotated[bool, typer.Option("--all", help="Every dead job.")] = False,
+    link: LinkOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Queue dead jobs again; the next try first asks the other side whether it is done."""
+    from connector import jobs as jobs_mod
+
+    if not ids and not all_dead:
+        raise ConnectorError("name job ids to retry, or pass --all")
+    rt = runtime()
+    with rt.store.session() as session:
+        queued = jobs_mod.retry(session, rt.link_names(link), None if all_dead else ids,
+                                datetime.now(UTC))
+    missing = sorted(set(ids or []) - set(queued))
+    if as_json:
+        print_json({"queued": queued, "not_dead": missing})
+    else:
+        out.print("queued again: " + (", ".join(f"#{i}" for i in queued) or "none"))
+        for job_id in missing:
+            err.print(f"[red]refused[/] {job_id}: no dead job {job_id}")
+    if missing:
+        raise typer.Exit(1)
 
 
 @app.command()

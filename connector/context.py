@@ -34,6 +34,12 @@ class LinkContext:
     def __post_init__(self) -> None:
         self.report = SyncReport(self.settings.name, self.dry_run, self.clock.now())
 
+
+    @property
+    def listeners(self) -> pluggy.PluginManager | None:
+        """Who hears of moves: nobody in a dry run, which only pretends to move claims."""
+        return None if self.dry_run else self.pm
+
     @property
     def link(self) -> str:
         return self.settings.name

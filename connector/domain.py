@@ -82,6 +82,9 @@ class Customer(Model):
     address: Address = Address()
     transfer_to_agency: bool = True
     """False excludes the customer from collection (R11)."""
+    send_reminders: bool = True
+    """PowerOffice ``SendPaymentReminders``: False means the reminder flow sends this
+    customer no letters, so no reminder step applies (R1a)."""
     dunning: DunningSetup | None = None
     """The customer's own dunning setup, overriding the company's (R1)."""
     changed_at: AwareDatetime

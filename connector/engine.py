@@ -47,6 +47,9 @@ def sync(ctx: LinkContext) -> SyncReport:
         with ctx.tx() as session:
             for error in item_errors.open_errors(session, ctx.link):
                 report.fail(error.resource, error.key, error.reason)
+            for job in jobs.dead(session, ctx.link):
+                report.fail(job.kind, job.key, f"gave up after {job.attempts} attempts "
+                            f"({job.last_error}); `connector retry {job.id}` tries again")
     finally:
         if ctx.dry_run:
             ctx.discard()

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector.store.db import upsert
@@ -34,6 +34,8 @@ class JobState(StrEnum):
 
 
 REVIVABLE = (JobState.REJECTED, JobState.CANCELLED)
+"""Job states a new enqueue of the same key starts afresh: the work is wanted again."""
+EVERY_STATE = tuple(JobState)
 
 
 @dataclass(frozen=True)
@@ -48,28 +50,32 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def enqueue(session: Session, link: str, jobs: Sequence[JobSpec], now: datetime) -> None:
-    """Queue jobs in one statement; an existing key stays as it is unless it is revivable."""
+def enqueue(session: Session, link: str, jobs: Sequence[JobSpec], now: datetime,
+            revive: Sequence[JobState] = REVIVABLE) -> None:
+    """Queue jobs in one statement. An existing key stays as it is, unless its job is in a
+    ``revive`` state: then it is queued afresh with the new payload and no attempts."""
     if not jobs:
         return
     rows = [
         {
             "link": link, "kind": j.kind, "key": j.key, "payload": j.payload,
             "state": JobState.QUEUED.value, "attempts": 0, "run_after": now,
+            "locked_by": None, "locked_until": None, "last_error": None,
             "created_at": now, "updated_at": now,
         }
         for j in jobs
     ]
-    upsert(session, JobRow, rows, keys=("link", "key"))
-    session.execute(
-        update(JobRow)
-        .where(
-            JobRow.link == link,
-            JobRow.key.in_([j.key for j in jobs]),
-            JobRow.state.in_([s.value for s in REVIVABLE]),
-        )
-        .values(state=JobState.QUEUED.value, run_after=now, updated_at=now)
-    )
+    upsert(session, JobRow, rows, keys=("link", "key"),
+           update=("payload", "state", "attempts", "run_after", "locked_by", "locked_until",
+                   "last_error", "updated_at"),
+           where=_state_in(revive))
+
+
+def _state_in(states: Sequence[JobState]) -> ColumnElement[bool] | None:
+    """``state IN (...)`` written out as literals: a batched insert cannot expand a list."""
+    if set(states) == set(JobState):
+        return None
+    return or_(*(JobRow.state == literal_column(f"'{state.value}'") for state in states))
 
 
 def claim(
@@ -116,9 +122,10 @@ def heartbeat(session: Session, job_id: int, now: datetime, lease: timedelta) ->
 
 def finish(session: Session, job_id: int, state: JobState, now: datetime,
            error: str | None = None) -> None:
+    """End a running job; a job re-queued meanwhile (new work under its key) stays queued."""
     session.execute(
         update(JobRow)
-        .where(JobRow.id == job_id)
+        .where(JobRow.id == job_id, JobRow.state == JobState.RUNNING.value)
         .values(state=state.value, locked_by=None, locked_until=None, last_error=error,
                 updated_at=now)
     )
@@ -162,3 +169,25 @@ def due_counts(session: Session, link: str, now: datetime) -> dict[str, int]:
                JobRow.run_after <= now)
         .group_by(JobRow.kind))
     return {kind: count for kind, count in rows}
+
+
+def retry(session: Session, links: Sequence[str], ids: Sequence[int] | None,
+          now: datetime) -> list[int]:
+    """Queue dead jobs again (all of the links', or those named); returns which were.
+
+    Their attempt count stays above zero, so the next try asks the other side first whether
+    the effect exists already (DESIGN rule 3): a dead job may have reached it.
+    """
+    query = (update(JobRow)
+             .where(JobRow.link.in_(list(links)), JobRow.state == JobState.DEAD.value)
+             .values(state=JobState.QUEUED.value, attempts=1, run_after=now,
+                     updated_at=now)
+             .returning(JobRow.id))
+    if ids is not None:
+        query = query.where(JobRow.id.in_(list(ids)))
+    return sorted(session.scalars(query))
+
+
+def dead(session: Session, link: str) -> list[JobRow]:
+    return list(session.scalars(select(JobRow).where(
+        JobRow.link == link, JobRow.state == JobState.DEAD.value).order_by(JobRow.id)))

@@ -5,18 +5,27 @@ payouts — booked by us under ``payout:…`` — are never reported back.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from connector import jobs, worker
 from connector.claims import Event, record
 from connector.context import LinkContext
-from connector.domain import ClaimList, ClaimReduction, LedgerEntry, LedgerKind
+from connector.domain import (
+    ClaimList,
+    ClaimReduction,
+    LedgerEntry,
+    LedgerKind,
+    PayoutLineKind,
+    to_money,
+)
+from connector.errors import TransientError
 from connector.ports import REDUCTION_CAPABILITY
 from connector.pull import pull_by_cursor
 from connector.store.db import upsert
@@ -24,6 +33,7 @@ from connector.store.schema import ClaimRow, JobRow, LedgerEntryRow, PayoutRow
 
 KIND = "reduction"
 OWN_PREFIX = "payout:"
+OWN = "own_payout"
 
 
 def pull_ledger(ctx: LinkContext) -> None:
@@ -31,13 +41,47 @@ def pull_ledger(ctx: LinkContext) -> None:
                    lambda session, entries: _write(ctx, session, entries), lambda e: e.id)
 
 
-def _own_payout(session: Session, link: str, entry: LedgerEntry) -> bool:
-    """Our own payout voucher on the ledger: by its reference, or by a voucher we booked."""
-    ref = entry.external_reference or ""
-    if ref.startswith(OWN_PREFIX):
-        return True
-    return bool(ref) and session.scalar(select(PayoutRow.id).where(
-        PayoutRow.link == link, PayoutRow.voucher_reference == ref).limit(1)) is not None
+IN_COLLECTION = or_(
+    ClaimRow.list_name == ClaimList.OPEN.value,
+    (ClaimRow.list_name == ClaimList.APPROVED.value) & ClaimRow.transfer_started_at.is_not(None))
+"""At the agency, or on its way there: money on such an invoice concerns the agency."""
+PAYOUT_LOOKBACK = timedelta(days=180)
+
+
+def _own_payouts(session: Session, link: str,
+                 entries: Sequence[LedgerEntry]) -> Callable[[LedgerEntry], bool]:
+    """Tell the agency's own payouts on the ledger from the debtor's direct payments.
+
+    A payout booked by the connector carries ``payout:<id>``. One booked by hand (``booking
+    = "none"``, or a proposal whose reference the ERP drops) is known by matching a principal
+    line of a stored payout: same invoice, same amount, each line matched once (SPEC §4).
+    """
+    payments = [e for e in entries if e.kind is LedgerKind.PAYMENT]
+    if not payments:
+        return lambda _entry: False
+    invoices = {e.invoice_id for e in payments}
+    since = min(e.on for e in payments) - PAYOUT_LOOKBACK
+    lines: Counter[tuple[str, Decimal]] = Counter()
+    for payout in session.scalars(select(PayoutRow).where(
+            PayoutRow.link == link, PayoutRow.paid_on >= since)):
+        for line in payout.lines:
+            if line["kind"] == PayoutLineKind.PRINCIPAL.value and line.get("reference") in invoices:
+                lines[(line["reference"], to_money(line["amount"]))] += 1
+    for invoice_id, amount in session.execute(select(
+            LedgerEntryRow.invoice_id, LedgerEntryRow.amount).where(
+            LedgerEntryRow.link == link, LedgerEntryRow.handled == OWN,
+            LedgerEntryRow.invoice_id.in_(invoices))):
+        lines[(invoice_id, amount)] -= 1
+
+    def own(entry: LedgerEntry) -> bool:
+        key = (entry.invoice_id, entry.amount)
+        by_reference = (entry.external_reference or "").startswith(OWN_PREFIX)
+        if by_reference or (entry.kind is LedgerKind.PAYMENT and lines[key] > 0):
+            lines[key] -= 1
+            return True
+        return False
+
+    return own
 
 
 def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -> None:
@@ -49,8 +93,9 @@ def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -
     if not new:
         return
     claims = {c.invoice_id: c for c in session.scalars(select(ClaimRow).where(
-        ClaimRow.link == ctx.link, ClaimRow.list_name == ClaimList.OPEN.value,
+        ClaimRow.link == ctx.link, IN_COLLECTION,
         ClaimRow.invoice_id.in_([e.invoice_id for e in new])))}
+    own = _own_payouts(session, ctx.link, [e for e in new if e.invoice_id in claims])
     rows: list[dict[str, Any]] = []
     events: list[Event] = []
     queue: list[jobs.JobSpec] = []
@@ -58,32 +103,33 @@ def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -
     for entry in new:
         claim = claims.get(entry.invoice_id)
         handled = "ignored"
-        if claim is not None and claim.agency_case_id is not None:
-            if entry.kind is LedgerKind.WRITE_OFF:
-                handled = "write_off"
-                written_off[claim.id] += entry.amount
-                events.append(Event(claim.id, now, "erp", "write_off",
-                                    f"Written off {entry.amount} in the ERP (R12); the agency "
-                                    "keeps collecting, and money it collects later reverses "
-                                    "the write-off in the payout's voucher"))
-            elif _own_payout(session, ctx.link, entry):
-                handled = "own_payout"
-            elif REDUCTION_CAPABILITY[entry.kind] not in ctx.agency.capabilities:
-                handled = "unsupported"
-                events.append(Event(claim.id, now, "connector", "not_reported",
-                                    f"{_what(entry)} of {entry.amount} cannot be reported: the "
-                                    f"agency's API does not take it; tell the agency at "
-                                    f"{ctx.agency.portal}"))
-                ctx.report.fail("ledger", entry.id, events[-1].text)
-            else:
-                handled = "reported"
-                reference = f"{entry.kind.value}:{entry.id}"
-                reduction = ClaimReduction(
-                    reference=reference, kind=entry.kind, case_id=claim.agency_case_id,
-                    invoice_reference=claim.invoice_id, on=entry.on, amount=entry.amount,
-                    description=f"{_what(entry)} on invoice {claim.invoice_no}")
-                queue.append(jobs.JobSpec(KIND, reference, {
-                    "claim_id": claim.id, "reduction": reduction.model_dump(mode="json")}))
+        if claim is None:
+            pass
+        elif own(entry):  # first: our payout's reversal lines come back as write-offs too
+            handled = OWN
+        elif entry.kind is LedgerKind.WRITE_OFF:
+            handled = "write_off"
+            written_off[claim.id] += entry.amount
+            events.append(Event(claim.id, now, "erp", "write_off",
+                                f"Written off {entry.amount} in the ERP (R12); the agency "
+                                "keeps collecting, and money it collects later reverses "
+                                "the write-off in the payout's voucher"))
+        elif REDUCTION_CAPABILITY[entry.kind] not in ctx.agency.capabilities:
+            handled = "unsupported"
+            events.append(Event(claim.id, now, "connector", "not_reported",
+                                f"{_what(entry)} of {entry.amount} cannot be reported: the "
+                                f"agency's API does not take it; tell the agency at "
+                                f"{ctx.agency.portal}"))
+            ctx.report.fail("ledger", entry.id, events[-1].text)
+        else:
+            handled = "reported"
+            reference = f"{entry.kind.value}:{entry.id}"
+            reduction = ClaimReduction(
+                reference=reference, kind=entry.kind, case_id=claim.agency_case_id or "",
+                invoice_reference=claim.invoice_id, on=entry.on, amount=entry.amount,
+                description=f"{_what(entry)} on invoice {claim.invoice_no}")
+            queue.append(jobs.JobSpec(KIND, reference, {
+                "claim_id": claim.id, "reduction": reduction.model_dump(mode="json")}))
         rows.append({"link": ctx.link, "erp_id": entry.id, "invoice_id": entry.invoice_id,
                      "kind": entry.kind.value, "amount": entry.amount, "on": entry.on,
                      "external_reference": entry.external_reference, "handled": handled,
@@ -109,6 +155,16 @@ def report_reductions(ctx: LinkContext) -> None:
 
 def _report(ctx: LinkContext, job: JobRow) -> None:
     reduction = ClaimReduction.model_validate(job.payload["reduction"])
+    with ctx.tx() as session:
+        claim = session.get(ClaimRow, job.payload["claim_id"])
+        if claim is None or claim.list_name not in (ClaimList.OPEN.value,
+                                                    ClaimList.APPROVED.value):
+            jobs.finish(session, job.id, jobs.JobState.CANCELLED, ctx.now())
+            return
+    if not claim.agency_case_id:
+        # Paid while its transfer was under way: report once the agency has the case.
+        raise TransientError(f"claim {claim.id} is not at the agency yet")
+    reduction = reduction.model_copy(update={"case_id": claim.agency_case_id})
 
     def report() -> bool:
         ctx.agency.report_reduction(reduction)

@@ -35,7 +35,13 @@ _COLLECTION_LETTERS = {
 
 
 def dunning_for(company: Company, customer: Customer) -> DunningSetup:
-    """The setup that applies to the customer: their own if set, else the company's (R1)."""
+    """The setup that applies to the customer: their own if set, else the company's (R1).
+
+    A customer the ERP sends no reminders at all gets no letter that R1c could wait for:
+    for them no reminder step is enabled, so R1a applies.
+    """
+    if not customer.send_reminders:
+        return DunningSetup()
     return customer.dunning if customer.dunning is not None else company.dunning
 
 
@@ -111,7 +117,10 @@ def entry_list(
         return None
     if invoice_problem(invoice) is not None:
         return None
-    if not invoice.collect_requested:
+    if invoice.collect_requested:
+        if today <= invoice.due_date:  # only an overdue invoice can go to collection
+            return None
+    else:
         ready = ready_date(invoice, dunning_for(company, customer), letters)
         if ready is None or today < ready:
             return None

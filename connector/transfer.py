@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from connector import jobs, worker
 from connector.claims import Event, Mover, record, view
 from connector.classify import as_invoice, chunks, obstacles_text, status_for
+from connector.clock import local_date
 from connector.context import LinkContext
-from connector.domain import CaseRequest, ClaimList, Customer, Debtor, Invoice
+from connector.domain import AgencyCase, CaseRequest, ClaimList, Customer, Debtor, Invoice
 from connector.errors import CaseRejected
 from connector.pull import write_customers
 from connector.rules import Obstacle, obstacles
@@ -92,14 +93,24 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
     queue: list[jobs.JobSpec] = []
     blocked: list[dict[str, Any]] = []
     events: list[Event] = []
+    excluded: list[ClaimRow] = []
+    today = ctx.today()
+    zone = ctx.company.timezone if ctx.company else "Europe/Oslo"
     for claim, inv_row in page:
         invoice = as_invoice(inv_row)
         customer = customers.get(claim.customer_no)
+        if customer is not None and not customer.transfer_to_agency:
+            excluded.append(claim)  # R11, seen on the fresh card even if a pull was missed
+            continue
         found = obstacles(invoice, customer, ctx.agency.requirements)
         if not found and customer is not None:
             payload = case_request(invoice, customer).model_dump(mode="json")
             previous = rejected.get(job_key(claim.invoice_id))
-            if previous is not None and previous.payload.get("fingerprint") == fingerprint(payload):
+            # The same request is not sent again the same day; a new day may change the
+            # agency's answer (a claim it found not overdue enough yesterday).
+            if (previous is not None
+                    and previous.payload.get("fingerprint") == fingerprint(payload)
+                    and local_date(previous.updated_at, zone) == today):
                 found = [Obstacle("agency_rejected", previous.last_error or "rejected")]
             elif ctx.pm is not None and (veto := ctx.pm.hook.connector_veto_transfer(
                     link=ctx.link, claim=view(claim))):
@@ -122,6 +133,12 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
     if blocked:
         session.execute(update(ClaimRow), blocked)
     record(session, ctx.link, events)
+    Mover(ctx.link, ctx.listeners).move(
+        session, excluded, ClaimList.DROPPED, now,
+        "Customer excluded from collection (R11); no longer a claim",
+        status="Customer excluded from collection (R11)")
+    if excluded:
+        ctx.report.moved[ClaimList.DROPPED.value] += len(excluded)
     jobs.enqueue(session, ctx.link, queue, now)
 
 
@@ -143,18 +160,39 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
             .values(transfer_started_at=now, updated_at=now))
         claim = session.get(ClaimRow, claim_id)
         if claim is None or claim.list_name != ClaimList.APPROVED.value:
-            jobs.finish(session, job.id, jobs.JobState.CANCELLED, now)
+            done = claim is not None and claim.list_name == ClaimList.OPEN.value
+            jobs.finish(session, job.id, jobs.JobState.DONE if done else jobs.JobState.CANCELLED,
+                        now)
             return
+        invoice = session.get(InvoiceRow, (ctx.link, claim.invoice_id))
     request = CaseRequest.model_validate(job.payload["request"])
+    still_owed = invoice is not None and invoice.is_open
+    if invoice is not None and still_owed:
+        # Paid in part since the job was queued: the agency gets today's balance.
+        request = request.model_copy(update={"balance": invoice.balance})
+
+    def create() -> AgencyCase | None:
+        """Register, unless the invoice stopped being a claim: then never create it now."""
+        return ctx.agency.register_case(request) if still_owed else None
+
     try:
         case = worker.ensure(ctx, job, lambda: ctx.agency.find_case(request.reference),
-                             lambda: ctx.agency.register_case(request))
+                             create)
     except CaseRejected as exc:
         _rejected(ctx, job, claim, exc)
         return
     now = ctx.now()
     with ctx.tx() as session:
-        Mover(ctx.link, ctx.pm).move(
+        if case is None:
+            Mover(ctx.link, ctx.listeners).move(
+                session, [claim], ClaimList.DROPPED, now,
+                f"Invoice {claim.invoice_no} was paid, credited or deleted before it reached "
+                "the agency; not sent", status="No longer a claim",
+                values={"transfer_started_at": None})
+            jobs.finish(session, job.id, jobs.JobState.CANCELLED, now)
+            ctx.report.moved[ClaimList.DROPPED.value] += 1
+            return
+        Mover(ctx.link, ctx.listeners).move(
             session, [claim], ClaimList.OPEN, now,
             f"Transferred to the agency as case {case.id}", status=case.status,
             values={"agency_case_id": case.id, "transferred_at": now, "obstacles": []})

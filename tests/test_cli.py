@@ -399,7 +399,7 @@ def test_hold_stays_held_across_syncs_and_restore(clean: Path) -> None:
 def test_collect_sends_from_the_reminder_flow_r10(cfg: Path) -> None:
     load(cfg, SMALL)
     run(cfg, "sync", code=1)
-    assert "20007" not in claims(cfg)  # reminders off: next action "none", not ready
+    assert "20007" not in claims(cfg)  # a reminder is out: next action "wait", not ready
     outcome = run_json(cfg, "collect", "20007", "20004", "20006", "99999", code=1)
     [entered] = outcome["done"]
     assert outcome["refused"] == {

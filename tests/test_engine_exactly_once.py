@@ -67,8 +67,10 @@ def test_crash_between_agency_accept_and_store_record(store: Store) -> None:
     assert first["list"] == "approved"
     assert "can no longer be stopped" in actions.cancel(h.ctx(), [first["id"]]).refused[
         str(first["id"])]
-    h.sync()  # the lease has not expired: the job is still someone else's
-    assert h.claim(crashed)["list"] == "approved"
+    h.sync()  # the job's lease runs on, but the agency's news names the case: recorded
+    assert h.claim(crashed)["list"] == "open"
+    assert any("Found at the agency as case" in line for line in h.history(first["id"]))
+    assert sorted(c["list"] for c in h.claims()) == ["approved", "approved", "open"]
     h.advance(minutes=11)  # past the 10-minute lease: the job is taken up again
     h.sync()
     assert [h.cases_for(no) for no in nos] == [1, 1, 1]

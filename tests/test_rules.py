@@ -103,6 +103,12 @@ class TestReadyDate:
         reminder = letter(LetterKind.REMINDER, DUE + timedelta(days=21), 1)
         assert ready_date(invoice(), NOTICE, [reminder]) is None
 
+    def test_customer_without_reminders_is_r1a_whatever_the_setup(self) -> None:
+        silent = customer(send_reminders=False, dunning=DUNNING)
+        setup = dunning_for(Company(name="X", dunning=NOTICE), silent)
+        assert setup == DunningSetup()
+        assert ready_date(invoice(), setup, []) == DUE + timedelta(days=1)
+
     def test_customer_setup_overrides_company(self) -> None:
         cust = customer(dunning=REMINDER)
         assert dunning_for(Company(name="X", dunning=NONE), cust) == REMINDER
@@ -119,8 +125,9 @@ class TestLists:
         assert enters(DUE + timedelta(days=1), auto=True) is ClaimList.APPROVED
         assert enters(DUE, auto=True) is None
 
-    def test_r10_override_enters_at_once(self) -> None:
-        assert enters(DUE - timedelta(days=0), DUNNING, collect_requested=True) is ClaimList.DRAFT
+    def test_r10_override_enters_at_once_once_overdue(self) -> None:
+        assert enters(DUE, DUNNING, collect_requested=True) is None
+        assert enters(DUE + timedelta(days=1), DUNNING, collect_requested=True) is ClaimList.DRAFT
         assert enters(DUE + timedelta(days=3), DUNNING, collect_requested=True,
                       auto=True) is ClaimList.APPROVED
 

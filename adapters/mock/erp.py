@@ -121,7 +121,7 @@ class MockErp:
 
 def _customer_raw(customer: Any) -> dict[str, Any]:
     return customer.model_dump(
-        exclude={"send_reminders", "behaviour", "pays_after_days", "instalments"})
+        exclude={"behaviour", "pays_after_days", "instalments"})
 
 
 def _receipt(voucher: MockVoucher) -> VoucherReceipt:

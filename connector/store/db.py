@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, Table, create_engine, event
+from sqlalchemy import ColumnElement, Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -79,10 +79,11 @@ def upsert(
     rows: Sequence[dict[str, Any]],
     keys: Sequence[str],
     update: Sequence[str] | None = None,
+    where: ColumnElement[bool] | None = None,
 ) -> None:
     """Write a page of rows as one batched statement; on a key clash update ``update`` columns
-    (or keep the existing row). The statement is compiled once and cached: SQLAlchemy sends
-    the page as multi-row VALUES batches ("insertmanyvalues")."""
+    of the existing row (only where ``where`` holds), or keep it. The statement is compiled
+    once and cached: SQLAlchemy sends the page as multi-row VALUES ("insertmanyvalues")."""
     if not rows:
         return
     dialect = session.get_bind().dialect.name
@@ -90,7 +91,8 @@ def upsert(
     stmt = insert(cast(Table, table.__table__))
     if update:
         stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_={col: stmt.excluded[col] for col in update}
+            index_elements=list(keys), set_={col: stmt.excluded[col] for col in update},
+            where=where,
         )
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))

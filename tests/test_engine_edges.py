@@ -1,0 +1,184 @@
+"""Edges where the two systems move at once: money during a transfer, rejections fixed later,
+hiccups in the middle of a pass, dead jobs, statuses that go back and forth."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from connector import actions, hookimpl, jobs
+from connector.domain import Voucher, VoucherKind, VoucherLine
+from connector.store.db import Store
+from connector.store.schema import JobRow, LedgerEntryRow
+from tests.support import Harness, new_world
+
+
+def approved_and_due(h: Harness, **customer: Any) -> str:
+    h.customer("10", **customer)
+    no = h.invoice(due_in_days=-5)
+    h.sync()
+    actions.approve(h.ctx(), None)
+    h.advance(hours=2)
+    return no
+
+
+def test_an_invoice_paid_while_its_transfer_waits_is_never_sent(store: Store) -> None:
+    h = Harness(store, new_world(), call_retries=1, job_backoff="1m")
+    no = approved_and_due(h)
+    h.world.inject("agency.register", 1)  # the agency is down for this pass
+    h.sync()
+    claim = h.claim(no)
+    assert claim["list"] == "approved"
+    assert "is being sent" in actions.cancel(h.ctx(), [claim["id"]]).refused[str(claim["id"])]
+    h.world.pay(no, "1000.00")  # the debtor pays the creditor in full meanwhile
+    h.advance(minutes=10)
+    h.sync()
+    assert h.claim(no)["list"] == "dropped"
+    assert h.cases_for(no) == 0 and h.world.registrations == 0
+
+
+def test_a_part_payment_during_the_transfer_is_reported_once_the_case_exists(
+        store: Store) -> None:
+    h = Harness(store, new_world(), call_retries=1, job_backoff="1m")
+    no = approved_and_due(h)
+    h.world.inject("agency.register.lost_reply", 1)  # registered, but the answer is lost
+    h.sync()
+    h.world.pay(no, "300.00")
+    for _ in range(4):
+        h.advance(minutes=15)
+        h.sync()
+    assert h.claim(no)["list"] == "open" and h.cases_for(no) == 1
+    reported = [r.reduction for r in h.world.reductions.values()]
+    assert [(r.amount, r.case_id) for r in reported] == [
+        (Decimal("300.00"), h.claim(no)["agency_case_id"])]
+    assert h.world.duplicate_reductions == 0
+
+
+def test_a_hand_booked_payout_is_never_reported_as_a_direct_payment(store: Store) -> None:
+    """booking = "none": the creditor books each payout himself, under his own reference."""
+    h = Harness(store, new_world(), booking="none")
+    no = approved_and_due(h, behaviour="instalments", instalments=4, pays_after_days=3)
+    h.sync()
+    booked: set[str] = set()
+    for _ in range(60):
+        h.advance(days=1)
+        h.sync()
+        for payout in h.world.payouts.values():
+            if payout.id in booked:
+                continue
+            booked.add(payout.id)
+            principal = [ln for ln in payout.lines if ln.kind.value == "principal"]
+            lines = [VoucherLine(account="1920", amount=sum(ln.amount for ln in principal))]
+            lines += [VoucherLine(account="1500", amount=-ln.amount, customer_no="10",
+                                  invoice_no=no) for ln in principal]
+            h.world.post_voucher(Voucher(reference=f"bank-{payout.id}", kind=VoucherKind.POSTED,
+                                         date=h.world.today, description="Agency payout",
+                                         lines=lines))
+    assert booked, "the agency paid out"
+    assert h.world.reductions == {}
+    with store.session() as s:
+        handled = {e.handled for e in s.scalars(select(LedgerEntryRow))
+                   if e.external_reference and e.external_reference.startswith("bank-")}
+    assert handled <= {"own_payout", "ignored"} and "own_payout" in handled
+
+
+def test_a_write_off_is_reversed_in_full_over_several_payouts(store: Store) -> None:
+    h = Harness(store, new_world())
+    no = approved_and_due(h, behaviour="instalments", instalments=4, pays_after_days=3)
+    h.sync()
+    h.world.write_off([no], h.world.today, account="7830")
+    for _ in range(90):
+        h.advance(days=1)
+        h.sync()
+        for voucher in list(h.world.vouchers.values()):
+            if not voucher.posted and voucher.origin == "import":
+                h.world.approve_proposal(voucher.id)
+    with store.session() as s:
+        from connector.store.schema import ClaimRow
+
+        claim = s.scalars(select(ClaimRow)).one()
+    case = h.world.cases[claim.agency_case_id or ""]
+    assert claim.written_off == Decimal("1000.00")
+    assert claim.write_off_reversed == case.paid_principal == Decimal("1000.00")
+
+
+def test_r11_is_kept_when_a_pass_fails_after_reading_the_customers(store: Store) -> None:
+    h = Harness(store, new_world())
+    h.customer("10")
+    no = h.invoice(due_in_days=-5)
+    h.sync()
+    actions.approve(h.ctx(), None)
+    h.advance(minutes=30)
+    h.world.exclude_customer("10")  # R11, inside the grace window
+    h.world.inject("erp.invoices", 1)  # the pass fails after the customers were read
+    assert not h.sync().ok
+    h.advance(hours=2)
+    h.sync()
+    assert h.claim(no)["list"] == "dropped" and h.cases_for(no) == 0
+
+
+def test_a_rejected_claim_goes_through_with_the_fixed_data(store: Store) -> None:
+    h = Harness(store, new_world())
+    no = approved_and_due(h, organization_number="923609017")  # a wrong check digit
+    h.sync()
+    assert "not a valid" in h.claim(no)["obstacles"][0]["message"]
+    h.world.update_customer("10", organization_number="923609016")
+    h.advance(hours=1)
+    h.sync()
+    assert h.claim(no)["list"] == "open" and h.cases_for(no) == 1
+    case = h.world.cases[h.claim(no)["agency_case_id"]]
+    assert case.request.debtor.organization_number == "923609016"
+
+
+def test_a_dead_transfer_is_a_failure_of_every_pass_until_retried(store: Store) -> None:
+    h = Harness(store, new_world(), job_attempts=2, call_retries=1, job_backoff="1m")
+    no = approved_and_due(h)
+    h.world.inject("agency.register", 2)
+    h.sync()
+    h.advance(minutes=5)
+    h.sync()
+    h.advance(days=1)
+    report = h.sync()
+    assert any("gave up after 2 attempts" in f.reason for f in report.failures)
+    with store.session() as s:
+        [job] = s.scalars(select(JobRow)).all()
+        assert job.state == "dead"
+        assert jobs.retry(s, ["test"], None, h.world.now) == [job.id]
+    h.sync()
+    assert h.claim(no)["list"] == "open" and h.cases_for(no) == 1
+    assert h.sync().ok
+
+
+def test_status_back_and_forth_ends_showing_the_latest(store: Store) -> None:
+    h = Harness(store, new_world())
+    no = approved_and_due(h)
+    h.sync()
+    invoice_id, claim_id = h.world.invoice(no).id, h.claim(no)["id"]
+    first = h.world.case_status[invoice_id].status_text
+    for action in ("pause", "resume"):
+        assert actions.at_agency(h.ctx(), action, [claim_id]).ok
+        h.advance(minutes=10)
+        h.sync()
+    assert h.world.case_status[invoice_id].status_text == first
+    assert h.claim(no)["status"] == first
+
+
+def test_a_dry_run_tells_plugins_nothing(store: Store) -> None:
+    heard: list[str] = []
+
+    class Listener:
+        @hookimpl
+        def connector_claim_moved(self, link: str, claim: dict[str, Any], old: str | None,
+                                  new: str) -> None:
+            heard.append(new)
+
+    h = Harness(store, new_world())
+    h.pm.register(Listener())
+    h.customer("10")
+    h.invoice(due_in_days=-5)
+    assert h.sync(dry_run=True).moved == {"draft": 1}
+    assert heard == [] and h.claims() == []
+    h.sync()
+    assert heard == ["draft"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector import item_errors
@@ -119,8 +119,10 @@ def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
     if not rows:
         return 0
     item_errors.resolve(session, ctx.link, INVOICES, list(texts), now)
+    # Only a dropped claim is re-entered; one a user just moved is left as it is.
     upsert(session, ClaimRow, rows, keys=("link", "invoice_id"),
-           update=[k for k in rows[0] if k not in ("link", "invoice_id")])
+           update=[k for k in rows[0] if k not in ("link", "invoice_id")],
+           where=ClaimRow.list_name == literal_column(f"'{ClaimList.DROPPED.value}'"))
     claims = list(session.scalars(select(ClaimRow).where(
         ClaimRow.link == ctx.link, ClaimRow.invoice_id.in_(list(texts)))))
     record(session, ctx.link, [Event(c.id, now, "connector", f"moved:{c.list_name}",

@@ -108,7 +108,8 @@ def sync(
     rt = runtime()
     reports: list[SyncReport] = []
     for name in rt.link_names(link):
-        with leased(rt.store, name), rt.link(name, dry_run=dry_run) as ctx:
+        with leased(rt.store, name) as renew, rt.link(name, dry_run=dry_run) as ctx:
+            ctx.keepalive = renew
             reports.append(engine.sync(ctx))
     if as_json:
         print_json([r.as_dict() for r in reports])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -28,6 +28,8 @@ class LinkContext:
     pm: pluggy.PluginManager | None = None
     company: Company | None = None
     dry_run: bool = False
+    keepalive: Callable[[], None] = field(default=lambda: None, repr=False)
+    """Called between steps and jobs: renews this process's lease on the link."""
     report: SyncReport = field(init=False)
     _dry_session: Session | None = field(default=None, repr=False)
 

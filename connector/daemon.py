@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from types import FrameType
@@ -49,14 +49,31 @@ DEFAULT_LEASE = timedelta(minutes=15)
 
 
 @contextmanager
-def leased(store: Store, link: str, ttl: timedelta = DEFAULT_LEASE) -> Iterator[None]:
-    """Hold the link's lease for the block, or refuse: one pass of a link at a time."""
+def leased(store: Store, link: str, ttl: timedelta = DEFAULT_LEASE
+           ) -> Iterator[Callable[[], None]]:
+    """Hold the link's lease for the block, or refuse: one pass of a link at a time.
+
+    Yields the renewal to call as the pass goes on (``LinkContext.keepalive``), so a long
+    pass keeps its lease; a renewal that finds the lease taken stops the pass.
+    """
     holder = worker_id()
-    if not acquire(store, link, holder, SystemClock().now(), ttl):
+    clock = SystemClock()
+    if not acquire(store, link, holder, clock.now(), ttl):
         raise UserError(f"link {link} is being synced by another process right now; "
                         "try again when it is done")
+    last = clock.now()
+
+    def renew() -> None:
+        nonlocal last
+        now = clock.now()
+        if now - last < ttl / 3:
+            return
+        if not acquire(store, link, holder, now, ttl):
+            raise UserError(f"lost the lease on link {link} to another process; stopping")
+        last = now
+
     try:
-        yield
+        yield renew
     finally:
         release(store, link, holder)
 
@@ -67,28 +84,24 @@ def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: threading.Even
 
     Returns how many link passes reported failures.
     """
-    holder = worker_id()
-    clock = SystemClock()
     failed = 0
     done = 0
     while not stop.is_set() and (rounds is None or done < rounds):
         for name in rt.link_names(None):
             if stop.is_set():
                 break
-            if not acquire(rt.store, name, holder, clock.now(), lease):
-                log.info("link leased elsewhere", link=name)
-                continue
             try:
-                with rt.link(name) as ctx:
+                with leased(rt.store, name, lease) as renew, rt.link(name) as ctx:
+                    ctx.keepalive = renew
                     report = engine.sync(ctx)
                 failed += 0 if report.ok else 1
                 log.info("link synced", link=name, ok=report.ok, moved=dict(report.moved),
                          failures=len(report.failures))
+            except UserError as exc:  # leased elsewhere: its turn comes next round
+                log.info("link skipped", link=name, reason=str(exc))
             except Exception:  # one link's trouble must not stop the others
                 failed += 1
                 log.exception("link sync crashed", link=name)
-            finally:
-                release(rt.store, name, holder)
         done += 1
         if rounds is None or done < rounds:
             stop.wait(interval.total_seconds())

@@ -30,6 +30,7 @@ CLASSIFIED = "classified"
 
 def _step(ctx: LinkContext, name: str, fn: Callable[[], T]) -> T | None:
     """Run a step that talks to one side; if that side fails, report it and go on."""
+    ctx.keepalive()
     try:
         return fn()
     except (AdapterError, ConfigError) as exc:

@@ -66,6 +66,7 @@ def run(ctx: LinkContext, kind: str, handle: Callable[[JobRow], None],
         if not batch:
             return handled
         for job in batch:
+            ctx.keepalive()
             with ctx.tx() as session:
                 if not jobs.heartbeat(session, job.id, ctx.now(), lease):
                     continue

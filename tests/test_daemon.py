@@ -54,3 +54,26 @@ agency = {{ adapter = "mock", world = "two.json" }}
 
         assert sorted(session.scalars(select(CompanyRow.link))) == ["one", "two"]
         assert session.scalars(select(LeaseRow)).all() == []  # released after each pass
+
+
+def test_a_pass_that_lost_its_lease_stops(store: Store) -> None:
+    import pytest
+
+    from connector.errors import UserError
+
+    with daemon.leased(store, "a", timedelta(0)) as renew:
+        renew()  # still ours: renewed
+        assert daemon.acquire(store, "a", "someone else", datetime.now(UTC) + TTL, TTL)
+        with pytest.raises(UserError, match="lost the lease on link a"):
+            renew()
+
+
+def test_a_second_pass_of_a_leased_link_is_refused(store: Store) -> None:
+    import pytest
+
+    from connector.errors import UserError
+
+    assert daemon.acquire(store, "a", "someone else", datetime.now(UTC), TTL)
+    with pytest.raises(UserError, match="being synced by another process"), \
+            daemon.leased(store, "a"):
+        pass

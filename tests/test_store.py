@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -47,3 +48,27 @@ def test_upsert_writes_a_page_and_updates_on_conflict(store: Store) -> None:
     with store.session() as s:
         values = {r.resource: r.value for r in s.scalars(select(CursorRow))}
     assert values == {"r0": t2, "r1": t1, "r2": t1}
+
+
+def test_a_store_made_by_the_first_schema_upgrades_with_its_claims(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from connector.store.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO claims (link, invoice_id, invoice_no, customer_no, amount, balance, "
+            "currency, due_date, list_name, status, obstacles, entered_at, updated_at) VALUES "
+            "('a', 'i', '1', 'c', 10000, 10000, 'NOK', '2026-01-01', 'open', '', '[]', "
+            "'2026-01-02 00:00:00', '2026-01-02 00:00:00')"))
+    engine.dispose()
+    store = Store(url)  # opening a store migrates it to the newest schema
+    with store.session() as s:
+        claim = s.scalars(select(ClaimRow)).one()
+    assert claim.amount == Decimal("100.00") and claim.paused is False
+    assert claim.written_off == Decimal("0.00") and claim.outcome is None
+    store.dispose()

@@ -67,6 +67,7 @@ class InvoiceRow(Base):
     __table_args__ = (
         Index("ix_invoices_link_no", "link", "invoice_no"),
         Index("ix_invoices_open", "link", "is_open", "due_date"),
+        Index("ix_invoices_customer", "link", "customer_no"),
     )
 
 
@@ -119,6 +120,7 @@ class ClaimRow(Base):
         UniqueConstraint("link", "invoice_id", name="uq_claims_link_invoice"),
         Index("ix_claims_link_list", "link", "list_name"),
         Index("ix_claims_agency_case", "link", "agency_case_id"),
+        Index("ix_claims_customer", "link", "customer_no"),
     )
 
 
@@ -233,7 +235,10 @@ class PayoutRow(Base):
     booked_at: Mapped[datetime | None]
     marked_at: Mapped[datetime | None]
 
-    __table_args__ = (UniqueConstraint("link", "agency_id", name="uq_payouts_link_agency"),)
+    __table_args__ = (
+        UniqueConstraint("link", "agency_id", name="uq_payouts_link_agency"),
+        Index("ix_payouts_paid_on", "link", "paid_on"),
+    )
 
 
 class LeaseRow(Base):

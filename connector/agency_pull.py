@@ -54,8 +54,8 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
         {"claim_id": claims[u.case_id].id, "link": ctx.link, "at": e.at, "source": "agency",
          "kind": e.kind, "text": e.text, "external_id": e.id}
         for u in known for e in u.events], keys=("claim_id", "external_id"))
-    mover = Mover(ctx.link, ctx.listeners)
     refreshed: list[dict[str, Any]] = []
+    archived: list[tuple[ClaimRow, str, dict[str, Any]]] = []
     statuses: list[jobs.JobSpec] = []
     for u in known:
         claim = claims[u.case_id]
@@ -64,12 +64,9 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
                   "remaining_principal": u.remaining_principal, "updated_at": now}
         if u.closed and claim.list_name == ClaimList.OPEN.value:
             outcome = u.outcome or _outcome(u)
-            mover.move(session, [claim], ClaimList.ARCHIVED, now,
-                       f"Closed by the agency: {OUTCOME_TEXT[outcome]}; remaining principal "
-                       f"{u.remaining_principal} of {u.original_amount} (R9)",
-                       source="agency",
-                       values={**values, "outcome": outcome.value, "closed_at": now})
-            ctx.report.moved[ClaimList.ARCHIVED.value] += 1
+            archived.append((claim, f"Closed by the agency: {OUTCOME_TEXT[outcome]}; remaining "
+                             f"principal {u.remaining_principal} of {u.original_amount} (R9)",
+                             {**values, "outcome": outcome.value, "closed_at": now}))
         else:
             refreshed.append({"id": claim.id, **values})
         status = CaseStatus(invoice_id=claim.invoice_id, case_id=u.case_id,
@@ -79,6 +76,10 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
                                      {"claim_id": claim.id, "status": status}))
     if refreshed:
         session.execute(update(ClaimRow), refreshed)
+    Mover(ctx.link, ctx.listeners).move_each(session, archived, ClaimList.ARCHIVED, now,
+                                             source="agency")
+    if archived:
+        ctx.report.moved[ClaimList.ARCHIVED.value] += len(archived)
     if Capability.STATUS_WRITEBACK in ctx.erp.capabilities:
         # One job per case, always carrying the latest status: A → B → A ends showing A.
         jobs.enqueue(session, ctx.link, statuses, now, revive=jobs.EVERY_STATE)

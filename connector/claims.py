@@ -118,6 +118,30 @@ class Mover:
                                     for r in rows])
         self._notify(rows, old)
 
+    def move_each(
+        self,
+        session: Session,
+        moves: Sequence[tuple[ClaimRow, str, dict[str, Any]]],
+        new: ClaimList,
+        now: datetime,
+        *,
+        source: str = "connector",
+    ) -> None:
+        """Put claims in list ``new``, each with its own history text and column values, in
+        one batched UPDATE and one INSERT of history lines."""
+        if not moves:
+            return
+        old = {row.id: row.list_name for row, _, _ in moves}
+        changes = [{"id": row.id, "list_name": new.value, "updated_at": now, **values}
+                   for row, _, values in moves]
+        session.execute(update(ClaimRow), changes)
+        for (row, _, _), change in zip(moves, changes, strict=True):
+            for attr, value in change.items():
+                set_committed_value(row, attr, value)
+        record(session, self.link, [Event(row.id, now, source, f"moved:{new.value}", text)
+                                    for row, text, _ in moves])
+        self._notify([row for row, _, _ in moves], old)
+
     def entered(self, rows: Sequence[ClaimRow], old: Mapping[int, str | None]) -> None:
         """Tell plugins about claims that were inserted or re-entered in bulk."""
         self._notify(rows, old)

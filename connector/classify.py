@@ -188,17 +188,16 @@ def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequen
 
 def _reconcile_page(ctx: LinkContext, session: Session, page: Sequence[Any]) -> None:
     now = ctx.now()
-    mover = Mover(ctx.link, ctx.listeners)
     changes: list[dict[str, Any]] = []
     events: list[Event] = []
+    drops: list[tuple[ClaimRow, str, dict[str, Any]]] = []
     for claim, inv_row, cust_row in page:
         invoice = as_invoice(inv_row)
         customer = Customer.model_validate(cust_row.data) if cust_row is not None else None
         reason = _drop_reason(invoice, customer)
         if reason is not None and (claim.list_name != ClaimList.HELD.value
                                    or not inv_row.is_open):
-            mover.move(session, [claim], ClaimList.DROPPED, now, reason, status=reason)
-            ctx.report.moved[ClaimList.DROPPED.value] += 1
+            drops.append((claim, reason, {"status": reason}))
             continue
         found = [o.as_dict() for o in obstacles(invoice, customer, ctx.agency.requirements)]
         if found != list(claim.obstacles or []) or invoice.balance != claim.balance:
@@ -212,3 +211,6 @@ def _reconcile_page(ctx: LinkContext, session: Session, page: Sequence[Any]) -> 
     if changes:
         session.execute(update(ClaimRow), changes)
     record(session, ctx.link, events)
+    Mover(ctx.link, ctx.listeners).move_each(session, drops, ClaimList.DROPPED, now)
+    if drops:
+        ctx.report.moved[ClaimList.DROPPED.value] += len(drops)

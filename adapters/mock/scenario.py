@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,15 +18,14 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
-    Field,
     ValidationError,
     field_validator,
     model_validator,
 )
 
 from adapters.mock.collection import Behaviour
-from adapters.mock.world import AGENCY_CAPABILITIES, World, parse_date
-from connector.domain import Address, Company, DunningSetup, LetterKind, Money
+from adapters.mock.world import AGENCY_CAPABILITIES, MockCustomer, World, parse_date
+from connector.domain import Company, DunningSetup, LetterKind, Money
 from connector.errors import ConfigError, UserError
 from connector.ports import Capability
 
@@ -76,20 +75,12 @@ class ScenarioCompany(_Section):
         return value
 
 
-class ScenarioCustomer(_Section):
-    number: str
-    name: str
-    is_person: bool = False
-    organization_number: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    address: Address = Address()
-    transfer_to_agency: bool = True
-    send_reminders: bool = True
-    dunning: DunningSetup | None = None
-    behaviour: Behaviour | None = None
-    pays_after_days: int | None = Field(default=None, ge=1)
-    instalments: int | None = Field(default=None, ge=2, le=24)
+class ScenarioCustomer(MockCustomer):
+    """A customer card as a scenario gives it: the world assigns the id and change time."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    id: str = ""
+    changed_at: AwareDatetime = datetime(1970, 1, 1, tzinfo=UTC)
 
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioCustomer:
@@ -180,7 +171,7 @@ def _build(scenario: Scenario, source: str) -> World:
     for i, customer in enumerate(scenario.customers):
         if customer.number in world.customers:
             raise fail(f"customers[{i}].number", f"customer {customer.number} is listed twice")
-        world.add_customer(**customer.model_dump())
+        world.add_customer(**customer.model_dump(exclude={"id", "changed_at"}))
     for i, spec in enumerate(scenario.invoices):
         where = f"invoices[{i}]"
         if spec.invoice_no is not None and spec.invoice_no in world.invoices:

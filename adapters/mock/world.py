@@ -47,6 +47,7 @@ from connector.domain import (
     CaseStatus,
     ClaimReduction,
     Company,
+    Customer,
     DunningSetup,
     InvoiceKind,
     LedgerKind,
@@ -123,27 +124,16 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class MockCustomer(Record):
-    id: str
-    number: str
-    name: str
-    is_person: bool = False
-    organization_number: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    address: Address = Address()
-    transfer_to_agency: bool = True
-    """False excludes the customer from collection (R11)."""
-    send_reminders: bool = True
-    """PowerOffice ``SendPaymentReminders``: off means the reminder flow skips the customer."""
-    dunning: DunningSetup | None = None
+class MockCustomer(Customer):
+    """The ERP's customer card (the domain's), plus how the debtor answers the agency."""
+
+    model_config = ConfigDict(frozen=False, extra="forbid")
     behaviour: Behaviour | None = None
     """How the debtor answers the agency; None: drawn from the world's seed."""
     pays_after_days: int | None = Field(default=None, ge=1)
     """The case day of the (first) payment, overriding the behaviour's drawn day."""
     instalments: int | None = Field(default=None, ge=2, le=24)
     """Payments in an instalment plan (behaviour ``instalments``); None: drawn, 2 to 4."""
-    changed_at: AwareDatetime
 
 
 class MockInvoice(Record):

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from adapters.mock.collection import Behaviour
-from adapters.mock.world import AGENCY_CAPABILITIES, MockCustomer, World, parse_date
+from adapters.mock.world import MockCustomer, World, parse_date, valid_agency_capabilities
 from connector.domain import Company, DunningSetup, LetterKind, Money
 from connector.errors import ConfigError, UserError
 from connector.ports import Capability
@@ -50,13 +50,7 @@ class ScenarioWorld(_Section):
     @field_validator("agency_capabilities")
     @classmethod
     def _agency_can(cls, value: list[Capability] | None) -> list[Capability] | None:
-        if value is not None:
-            unknown = [c.value for c in value if c not in AGENCY_CAPABILITIES]
-            if unknown:
-                known = ", ".join(sorted(c.value for c in AGENCY_CAPABILITIES))
-                raise ValueError(f"the mock agency has no capability {', '.join(unknown)} "
-                                 f"(known: {known})")
-        return value
+        return valid_agency_capabilities(value)
 
 
 class ScenarioCompany(_Section):

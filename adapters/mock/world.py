@@ -50,6 +50,7 @@ from connector.domain import (
     Customer,
     DunningSetup,
     InvoiceKind,
+    LedgerEntry,
     LedgerKind,
     LetterKind,
     Money,
@@ -118,6 +119,17 @@ def parse_date(text: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def valid_agency_capabilities(value: list[Capability] | None) -> list[Capability] | None:
+    """Only what the mock agency can do may be switched on (a world or scenario setting)."""
+    if value is not None:
+        unknown = [c.value for c in value if c not in AGENCY_CAPABILITIES]
+        if unknown:
+            known = ", ".join(sorted(c.value for c in AGENCY_CAPABILITIES))
+            raise ValueError(f"the mock agency has no capability {', '.join(unknown)} "
+                             f"(known: {known})")
+    return value
 
 
 class Record(BaseModel):
@@ -289,18 +301,11 @@ class MockVoucher(Record):
     posted_at: AwareDatetime | None = None
 
 
-class MockLedgerEntry(Record):
-    """Money matched against an invoice on the customer ledger."""
+class MockLedgerEntry(LedgerEntry):
+    """Money matched against an invoice on the customer ledger (the domain's entry), with the
+    invoice number the ERP's screens show."""
 
-    id: str
-    invoice_id: str
     invoice_no: str
-    kind: LedgerKind
-    amount: Money
-    on: date
-    external_reference: str | None = None
-    description: str = ""
-    changed_at: AwareDatetime
 
 
 class WorldClock:
@@ -365,13 +370,7 @@ class World(BaseModel):
     @field_validator("agency_capabilities")
     @classmethod
     def _agency_can(cls, value: list[Capability] | None) -> list[Capability] | None:
-        if value is not None:
-            unknown = [c.value for c in value if c not in AGENCY_CAPABILITIES]
-            if unknown:
-                known = ", ".join(sorted(c.value for c in AGENCY_CAPABILITIES))
-                raise ValueError(f"the mock agency has no capability {', '.join(unknown)} "
-                                 f"(known: {known})")
-        return value
+        return valid_agency_capabilities(value)
 
     def model_post_init(self, context: Any, /) -> None:
         self.now = self.now.astimezone(UTC)

@@ -7,7 +7,7 @@ one query each, and the claims of a page are written in one statement.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, literal_column, or_, select, update
 from sqlalchemy.orm import Session
@@ -21,12 +21,14 @@ from connector.rules import dunning_for, entry_list, obstacles, ready_rule
 from connector.store.db import upsert
 from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow
 
+K = TypeVar("K")
 PAGE = 1000
 CHUNK = 500
 NOT_TRANSFERRED = (ClaimList.DRAFT.value, ClaimList.APPROVED.value, ClaimList.HELD.value)
 
 
-def chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[list[str]]:
+def chunks(items: Sequence[K], size: int = CHUNK) -> Iterator[list[K]]:
+    """Bounded IN lists: one query per chunk, never one per item."""
     for start in range(0, len(items), size):
         yield list(items[start:start + size])
 

@@ -233,9 +233,8 @@ def pending_transfers(session: Session, link: str, now: datetime) -> list[ClaimR
     keys = select(JobRow.payload).where(
         JobRow.link == link, JobRow.kind == KIND, JobRow.state == jobs.JobState.QUEUED.value,
         JobRow.run_after <= now)
-    ids = [p["claim_id"] for p in session.scalars(keys)]
+    ids: list[int] = [p["claim_id"] for p in session.scalars(keys)]
     rows: list[ClaimRow] = []
-    for chunk in chunks([str(i) for i in ids]):
-        rows.extend(session.scalars(select(ClaimRow).where(
-            ClaimRow.id.in_([int(i) for i in chunk]))))
+    for chunk in chunks(ids):
+        rows.extend(session.scalars(select(ClaimRow).where(ClaimRow.id.in_(chunk))))
     return rows

@@ -1,0 +1,157 @@
+"""Many small companies on one store, synced one after another as `connector sync` does.
+
+    .venv/bin/python bench/many_links.py                       # 500 links x ~50 open invoices
+    .venv/bin/python bench/many_links.py --links 200 --open 50 --db sqlite
+
+Every link has its own generated mock world (its own file under a temporary state folder)
+and all links share one store: a fresh PostgreSQL schema (dropped afterwards) or SQLite.
+The links are synced through ``connector.runtime.Runtime`` exactly like the CLI's ``sync``
+(take the link's lease, open its adapters, ``engine.sync``, close the adapters, which saves
+the mock world, release the lease), in three rounds:
+
+1. ``first``: every link's first sync (pull and classification);
+2. ``idle``: each world's clock moved 10 minutes, nothing changed;
+3. ``transfer``: every draft approved, clocks past the grace window, synced again (agency
+   cases through the durable job path, then their status written back).
+
+For each round: links/s, statements and transactions per link, and the share of the time
+the mock adapters spent saving their world file (``close``: the ERP and the agency adapter
+of a link each save the same world), which a real adapter does not have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    PG_URL,
+    START,
+    Meter,
+    StatementCounter,
+    code_under_test,
+    pg_reachable,
+    pg_store,
+    rate,
+    sqlite_store,
+)
+from sync_big_company import OPEN_PER_CUSTOMER, spread_change_times
+
+from adapters.mock import plugin as mock_plugin
+from adapters.mock.agency import MockAgency
+from adapters.mock.erp import MockErp
+from adapters.mock.generate import generate_world
+from adapters.mock.world import World
+from connector import actions, engine
+from connector.config import Settings
+from connector.daemon import leased
+from connector.runtime import Runtime
+from connector.store.db import Store
+
+
+def settings_for(names: list[str], state_dir: Path) -> Settings:
+    return Settings(state_dir=state_dir, links=[
+        {"name": name, "erp": {"adapter": "mock", "world": f"worlds/{name}.json"},
+         "agency": {"adapter": "mock", "world": f"worlds/{name}.json"}, "call_backoff": "0s"}
+        for name in names])
+
+
+def build_worlds(names: list[str], open_per_link: int, state_dir: Path) -> dict[str, World]:
+    customers = max(1, math.ceil(open_per_link / OPEN_PER_CUSTOMER))
+    worlds: dict[str, World] = {}
+    for i, name in enumerate(names):
+        world = generate_world(1000 + i, customers=customers, start=START)
+        spread_change_times(world)
+        worlds[name] = mock_plugin.reset_world(state_dir / "worlds" / f"{name}.json", world)
+    return worlds
+
+
+def run(store: Store, args: argparse.Namespace, state_dir: Path) -> dict[str, Any]:
+    names = [f"co{i:04d}" for i in range(args.links)]
+    t0 = time.perf_counter()
+    worlds = build_worlds(names, args.open, state_dir)
+    open_total = sum(sum(1 for inv in w.invoices.values() if inv.is_open
+                         and inv.changed_at <= w.now) for w in worlds.values())
+    print(f"{len(names)} worlds, {open_total:,} open invoices in all "
+          f"({open_total / len(names):.0f} per link), built in {time.perf_counter() - t0:.1f}s")
+    rt = Runtime(settings_for(names, state_dir), store=store)
+    counter = StatementCounter(store.engine)
+    meter = Meter(counter, profile=args.profile)
+    meter.wrap(MockErp, "close", "mock world save (erp.close)")
+    meter.wrap(MockAgency, "close", "mock world save (agency.close)")
+    meter.wrap(engine, "sync", "engine.sync")
+    pulled: dict[str, int] = {}
+    try:
+        for round_ in ("first", "idle", "transfer"):
+            if round_ == "idle":
+                for world in worlds.values():
+                    world.advance(timedelta(minutes=10))
+            if round_ == "transfer":
+                for name in names:
+                    with rt.link(name) as ctx:
+                        actions.approve(ctx, None)
+                for world in worlds.values():
+                    world.advance(timedelta(hours=2, minutes=1))
+            cases = sum(w.registrations for w in worlds.values())
+            with meter.phase(round_) as phase:
+                for name in rt.link_names(None):
+                    with leased(rt.store, name) as renew, rt.link(name) as ctx:
+                        if renew is not None:  # newer connectors renew the lease mid-pass
+                            ctx.keepalive = renew
+                        report = engine.sync(ctx)
+                    if round_ == "first":
+                        for k, v in report.pulled.items():
+                            pulled[k] = pulled.get(k, 0) + v
+            phase.extra["cases"] = sum(w.registrations for w in worlds.values()) - cases
+    finally:
+        for owner, name in ((MockErp, "close"), (MockAgency, "close"), (engine, "sync")):
+            fn = getattr(owner, name)
+            setattr(owner, name, getattr(fn, "__wrapped__", fn))
+    n = len(names)
+    print(f"\n== {args.links} links x ~{args.open} open invoices, {store.dialect} ==")
+    print(f"first round pulled: {pulled}")
+    print(f"{'round':<10}{'seconds':>9}{'links/s':>9}{'stmts/link':>11}{'tx/link':>9}"
+          f"{'world saves':>13}{'w/o saves':>11}{'peak RSS+':>11}  cases")
+    for phase in meter.phases:
+        saves = sum(v[0] for k, v in phase.steps.items() if k.startswith("mock world save"))
+        print(f"{phase.name:<10}{phase.seconds:>9.2f}{n / phase.seconds:>9.1f}"
+              f"{phase.statements / n:>11.1f}{phase.transactions / n:>9.1f}"
+              f"{saves:>12.2f}s{n / (phase.seconds - saves):>11.1f}"
+              f"{phase.peak_extra_mb:>8.0f} MB  {phase.extra['cases']:,}"
+              + (f" ({rate(phase.extra['cases'], phase.seconds)})"
+                 if phase.extra["cases"] else ""))
+    for name, text in meter.profiles.items():
+        print(f"\n-- cProfile of round {name!r} --\n{text}")
+    return {"phases": [p.name for p in meter.phases]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--links", type=int, default=500)
+    parser.add_argument("--open", type=int, default=50, help="about how many open invoices "
+                        "each company has (default 50)")
+    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--pg-url", default=PG_URL)
+    parser.add_argument("--profile", choices=("first", "idle", "transfer"),
+                        help="cProfile one round and print its top functions")
+    args = parser.parse_args()
+    print(code_under_test())
+    if args.db == "postgresql" and not pg_reachable(args.pg_url):
+        print(f"PostgreSQL not reachable at {args.pg_url}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        state_dir = Path(tmp)
+        store_cm = pg_store(args.pg_url) if args.db == "postgresql" else sqlite_store(state_dir)
+        with store_cm as store:
+            run(store, args, state_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -69,19 +69,31 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
                              {**values, "outcome": outcome.value, "closed_at": now}))
         else:
             refreshed.append({"id": claim.id, **values})
-        status = CaseStatus(invoice_id=claim.invoice_id, case_id=u.case_id,
-                            status_text=u.status, closed=u.closed,
-                            balance_at_agency=u.balance_at_agency).model_dump(mode="json")
-        statuses.append(jobs.JobSpec(STATUS_KIND, f"status:{claim.id}",
-                                     {"claim_id": claim.id, "status": status}))
+        shown = (claim.status, claim.list_name == ClaimList.ARCHIVED.value,
+                 claim.balance_at_agency)
+        if shown != (u.status, u.closed, u.balance_at_agency):  # a re-read changes nothing
+            statuses.append(status_job(claim, CaseStatus(
+                invoice_id=claim.invoice_id, case_id=u.case_id, status_text=u.status,
+                closed=u.closed, balance_at_agency=u.balance_at_agency)))
     if refreshed:
         session.execute(update(ClaimRow), refreshed)
     Mover(ctx.link, ctx.listeners).move_each(session, archived, ClaimList.ARCHIVED, now,
                                              source="agency")
     if archived:
         ctx.report.moved[ClaimList.ARCHIVED.value] += len(archived)
+    show_in_erp(ctx, session, statuses, now)
+
+
+def status_job(claim: ClaimRow, status: CaseStatus) -> jobs.JobSpec:
+    """One job per case, always carrying the latest status: A → B → A ends showing A."""
+    return jobs.JobSpec(STATUS_KIND, f"status:{claim.id}",
+                        {"claim_id": claim.id, "status": status.model_dump(mode="json")})
+
+
+def show_in_erp(ctx: LinkContext, session: Session, statuses: Sequence[jobs.JobSpec],
+                now: datetime) -> None:
+    """Queue status write-backs (R8), where the ERP can show them."""
     if Capability.STATUS_WRITEBACK in ctx.erp.capabilities:
-        # One job per case, always carrying the latest status: A → B → A ends showing A.
         jobs.enqueue(session, ctx.link, statuses, now, revive=jobs.EVERY_STATE)
 
 

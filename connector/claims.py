@@ -110,6 +110,7 @@ class Mover:
             changes["status"] = status
         session.execute(
             update(ClaimRow).where(ClaimRow.id.in_([r.id for r in rows])).values(**changes)
+            .execution_options(synchronize_session=False)  # the rows are updated just below
         )
         for row in rows:
             for attr, value in changes.items():

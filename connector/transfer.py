@@ -18,11 +18,20 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connector import jobs, worker
+from connector.agency_pull import show_in_erp, status_job
 from connector.claims import Event, Mover, record, view
 from connector.classify import as_invoice, chunks, obstacles_text, status_for
 from connector.clock import local_date
 from connector.context import LinkContext
-from connector.domain import AgencyCase, CaseRequest, ClaimList, Customer, Debtor, Invoice
+from connector.domain import (
+    AgencyCase,
+    CaseRequest,
+    CaseStatus,
+    ClaimList,
+    Customer,
+    Debtor,
+    Invoice,
+)
 from connector.errors import CaseRejected
 from connector.pull import write_customers
 from connector.rules import Obstacle, obstacles
@@ -195,7 +204,11 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
         Mover(ctx.link, ctx.listeners).move(
             session, [claim], ClaimList.OPEN, now,
             f"Transferred to the agency as case {case.id}", status=case.status,
-            values={"agency_case_id": case.id, "transferred_at": now, "obstacles": []})
+            values={"agency_case_id": case.id, "transferred_at": now, "obstacles": [],
+                    "balance_at_agency": request.balance})
+        show_in_erp(ctx, session, [status_job(claim, CaseStatus(
+            invoice_id=claim.invoice_id, case_id=case.id, status_text=case.status,
+            closed=False, balance_at_agency=request.balance))], now)
         jobs.finish(session, job.id, jobs.JobState.DONE, now)
     ctx.report.moved[ClaimList.OPEN.value] += 1
     ctx.report.transferred.append(view(claim))

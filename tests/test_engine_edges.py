@@ -182,3 +182,16 @@ def test_a_dry_run_tells_plugins_nothing(store: Store) -> None:
     assert heard == [] and h.claims() == []
     h.sync()
     assert heard == ["draft"]
+
+
+def test_the_erp_is_told_each_status_once(store: Store) -> None:
+    h = Harness(store, new_world())
+    no = approved_and_due(h)
+    h.sync()
+    invoice_id = h.world.invoice(no).id
+    assert h.world.case_status[invoice_id].status_text == h.claim(no)["status"]  # R8 at once
+    writes = h.world.status_writes
+    for _ in range(3):  # the agency's case is re-read, nothing changed: nothing is written
+        h.advance(minutes=1)
+        h.sync()
+    assert h.world.status_writes == writes

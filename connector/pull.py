@@ -91,10 +91,18 @@ def pull_by_cursor(
     keys_of: Callable[[M], str],
     on_page: Callable[[Sequence[M]], None] = lambda _items: None,
 ) -> None:
-    """Stream one resource from ``cursor - overlap``; write each page in one transaction."""
+    """Stream one resource changed since the cursor; write each page in one transaction.
+
+    The ERP reads a replica that lags: a record changed shortly before the last read began
+    may not have shown then. So the read starts at the cursor or ``cursor_overlap`` before
+    the last read began, whichever is earlier — a burst of changes at the cursor is not read
+    again on every pass, only what could have been missed.
+    """
     with ctx.tx() as session:
-        cursor = get_cursor(session, ctx.link, resource)
-    since = cursor - ctx.settings.cursor_overlap if cursor else None
+        row = session.get(CursorRow, (ctx.link, resource))
+    cursor = row.value if row else None
+    since = min(cursor, row.updated_at - ctx.settings.cursor_overlap) if row and cursor else None
+    started = ctx.now()
     newest = cursor
     report = ctx.report
     for page in fetch(since):
@@ -111,9 +119,9 @@ def pull_by_cursor(
         for item in page.items:
             changed: datetime = item.changed_at  # type: ignore[attr-defined]
             newest = changed if newest is None or changed > newest else newest
-    if newest is not None and newest != cursor:
+    if newest is not None:
         with ctx.tx() as session:
-            set_cursor(session, ctx.link, resource, newest, ctx.now())
+            set_cursor(session, ctx.link, resource, newest, started)
 
 
 def pull_company(ctx: LinkContext) -> Company:

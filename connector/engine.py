@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import structlog
+from sqlalchemy import text
 
 from connector import agency_pull, classify, item_errors, jobs, ledger, payouts, pull, transfer
 from connector.claims import view
@@ -20,12 +21,22 @@ from connector.clock import local_date
 from connector.context import LinkContext
 from connector.errors import AdapterError, ConfigError
 from connector.report import SyncReport
+from connector.store.db import Store
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
+ANALYZE_AFTER = 10_000
+"""Records read in one pass after which PostgreSQL's planner statistics are refreshed: right
+after a first load it still believes the tables empty and plans every page as a full scan."""
 CLASSIFIED = "classified"
 """Cursor marking the last classification: on a new local day every open invoice is re-read."""
+
+
+def analyze(store: Store) -> None:
+    if store.dialect == "postgresql":
+        with store.session() as session:
+            session.execute(text("ANALYZE customers, invoices, letters, claims"))
 
 
 def _step(ctx: LinkContext, name: str, fn: Callable[[], T]) -> T | None:
@@ -68,6 +79,8 @@ def _pass(ctx: LinkContext) -> None:
     if ctx.company is None:
         return
     touched = _step(ctx, "erp", lambda: pull.pull_erp(ctx)) or pull.Touched()
+    if sum(ctx.report.pulled.values()) >= ANALYZE_AFTER and not ctx.dry_run:
+        analyze(ctx.store)
     _step(ctx, "ledger", lambda: ledger.pull_ledger(ctx))
     classify.reconcile(ctx, sorted(touched.invoices), sorted(touched.customers))
     new_day = last is None or local_date(last, ctx.company.timezone) != ctx.today()

@@ -72,3 +72,16 @@ def test_a_store_made_by_the_first_schema_upgrades_with_its_claims(tmp_path: Pat
     assert claim.amount == Decimal("100.00") and claim.paused is False
     assert claim.written_off == Decimal("0.00") and claim.outcome is None
     store.dispose()
+
+
+def test_planner_statistics_are_refreshed_on_postgresql(pg_store: Store) -> None:
+    from sqlalchemy import text
+
+    from connector.engine import analyze
+
+    analyze(pg_store)
+    with pg_store.session() as s:
+        analyzed = set(s.scalars(text(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL "
+            "AND schemaname = current_schema()")))
+    assert {"customers", "invoices", "letters", "claims"} <= analyzed

@@ -173,7 +173,7 @@ class JobRow(Base):
 
     __table_args__ = (
         UniqueConstraint("link", "key", name="uq_jobs_link_key"),
-        Index("ix_jobs_fetch", "state", "run_after"),
+        Index("ix_jobs_due", "link", "kind", "state", "run_after"),
     )
 
 

@@ -172,6 +172,11 @@ def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequen
     R11); a held claim stays held unless its invoice is gone. Balances and obstacles (R7) are
     refreshed. Claims already at the agency are not touched here (R6, R11).
     """
+    with ctx.tx() as session:
+        if session.scalar(select(ClaimRow.id).where(
+                ClaimRow.link == ctx.link, ClaimRow.list_name.in_(NOT_TRANSFERRED)
+        ).limit(1)) is None:
+            return  # nothing to reconcile, as on a first pass
     for column, keys in ((ClaimRow.invoice_id, invoice_ids),
                          (ClaimRow.customer_no, customer_nos)):
         for chunk in chunks(sorted(keys)):

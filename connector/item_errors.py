@@ -46,6 +46,13 @@ def resolve(session: Session, link: str, resource: str, keys: Sequence[str],
     )
 
 
+def any_open(session: Session, link: str, resource: str) -> bool:
+    """Whether anything of the resource waits to be resolved: else a pass need not look."""
+    return session.scalar(select(ItemErrorRow.id).where(
+        ItemErrorRow.link == link, ItemErrorRow.resource == resource,
+        ItemErrorRow.resolved_at.is_(None)).limit(1)) is not None
+
+
 def open_errors(session: Session, link: str) -> list[ItemErrorRow]:
     return list(
         session.scalars(

@@ -100,6 +100,7 @@ def pull_by_cursor(
     """
     with ctx.tx() as session:
         row = session.get(CursorRow, (ctx.link, resource))
+        errors_open = item_errors.any_open(session, ctx.link, resource)
     cursor = row.value if row else None
     since = min(cursor, row.updated_at - ctx.settings.cursor_overlap) if row and cursor else None
     started = ctx.now()
@@ -109,8 +110,9 @@ def pull_by_cursor(
         now = ctx.now()
         with ctx.tx() as session:
             # Clear first: writing the page may find the same record still wrong.
-            item_errors.resolve(session, ctx.link, resource, [keys_of(i) for i in page.items],
-                                now)
+            if errors_open:
+                item_errors.resolve(session, ctx.link, resource,
+                                    [keys_of(i) for i in page.items], now)
             write(session, page.items)
             item_errors.store(session, ctx.link, resource,
                               [(r.key, r.reason, r.raw) for r in page.rejected], now)

@@ -62,14 +62,16 @@ def run(ctx: LinkContext, kind: str, handle: Callable[[JobRow], None],
     handled = 0
     while True:
         with ctx.tx() as session:
-            batch = jobs.claim(session, ctx.link, ctx.now(), lease, BATCH, kinds=[kind])
+            leased_at = ctx.now()
+            batch = jobs.claim(session, ctx.link, leased_at, lease, BATCH, kinds=[kind])
         if not batch:
             return handled
         for job in batch:
             ctx.keepalive()
-            with ctx.tx() as session:
-                if not jobs.heartbeat(session, job.id, ctx.now(), lease):
-                    continue
+            if ctx.now() - leased_at > lease / 2:  # renew only once half the lease is used
+                with ctx.tx() as session:
+                    if not jobs.heartbeat(session, job.id, ctx.now(), lease):
+                        continue
             try:
                 handle(job)
                 handled += 1

@@ -19,7 +19,7 @@ from sqlalchemy import delete, update
 
 from connector import engine
 from connector.clock import SystemClock
-from connector.errors import UserError
+from connector.errors import LinkBusy
 from connector.jobs import worker_id
 from connector.runtime import Runtime
 from connector.store.db import Store, upsert
@@ -59,8 +59,8 @@ def leased(store: Store, link: str, ttl: timedelta = DEFAULT_LEASE
     holder = worker_id()
     clock = SystemClock()
     if not acquire(store, link, holder, clock.now(), ttl):
-        raise UserError(f"link {link} is being synced by another process right now; "
-                        "try again when it is done")
+        raise LinkBusy(f"link {link} is being synced by another process right now; "
+                       "try again when it is done")
     last = clock.now()
 
     def renew() -> None:
@@ -69,7 +69,7 @@ def leased(store: Store, link: str, ttl: timedelta = DEFAULT_LEASE
         if now - last < ttl / 3:
             return
         if not acquire(store, link, holder, now, ttl):
-            raise UserError(f"lost the lease on link {link} to another process; stopping")
+            raise LinkBusy(f"lost the lease on link {link} to another process; stopping")
         last = now
 
     try:
@@ -97,7 +97,7 @@ def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: threading.Even
                 failed += 0 if report.ok else 1
                 log.info("link synced", link=name, ok=report.ok, moved=dict(report.moved),
                          failures=len(report.failures))
-            except UserError as exc:  # leased elsewhere: its turn comes next round
+            except LinkBusy as exc:  # leased elsewhere: its turn comes next round
                 log.info("link skipped", link=name, reason=str(exc))
             except Exception:  # one link's trouble must not stop the others
                 failed += 1

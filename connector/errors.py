@@ -32,6 +32,10 @@ class CaseRejected(AdapterError):
         self.field = field
 
 
+class LinkBusy(UserError):
+    """Another process holds the link's lease: one pass of a link at a time."""
+
+
 class Unsupported(ConnectorError):
     """The adapter's API cannot do this (R6); the message names where it can be done."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +26,7 @@ from connector.domain import (
     to_money,
 )
 from connector.errors import TransientError
+from connector.payouts import SKIPPED
 from connector.ports import REDUCTION_CAPABILITY
 from connector.pull import pull_by_cursor
 from connector.store.db import upsert
@@ -52,9 +53,11 @@ def _own_payouts(session: Session, link: str,
                  entries: Sequence[LedgerEntry]) -> Callable[[LedgerEntry], bool]:
     """Tell the agency's own payouts on the ledger from the debtor's direct payments.
 
-    A payout booked by the connector carries ``payout:<id>``. One booked by hand (``booking
-    = "none"``, or a proposal whose reference the ERP drops) is known by matching a principal
-    line of a stored payout: same invoice, same amount, each line matched once (SPEC §4).
+    A payout booked by the connector carries ``payout:<id>``. One the creditor books by hand
+    (``booking = "none"``) is known by matching a principal line of a payout the connector
+    skipped: same invoice, same amount, each line matched once (SPEC §4). Only skipped
+    payouts are matched by amount: a debtor's own instalment of the same amount as a booked
+    payout's line is a direct payment and must be reported.
     """
     payments = [e for e in entries if e.kind is LedgerKind.PAYMENT]
     if not payments:
@@ -63,20 +66,25 @@ def _own_payouts(session: Session, link: str,
     since = min(e.on for e in payments) - PAYOUT_LOOKBACK
     lines: Counter[tuple[str, Decimal]] = Counter()
     for payout in session.scalars(select(PayoutRow).where(
-            PayoutRow.link == link, PayoutRow.paid_on >= since)):
+            PayoutRow.link == link, PayoutRow.paid_on >= since,
+            PayoutRow.state == SKIPPED)):
         for line in payout.lines:
             if line["kind"] == PayoutLineKind.PRINCIPAL.value and line.get("reference") in invoices:
                 lines[(line["reference"], to_money(line["amount"]))] += 1
     for invoice_id, amount in session.execute(select(
             LedgerEntryRow.invoice_id, LedgerEntryRow.amount).where(
             LedgerEntryRow.link == link, LedgerEntryRow.handled == OWN,
+            LedgerEntryRow.on >= since,
+            or_(LedgerEntryRow.external_reference.is_(None),
+                LedgerEntryRow.external_reference.not_like(f"{OWN_PREFIX}%")),
             LedgerEntryRow.invoice_id.in_(invoices))):
         lines[(invoice_id, amount)] -= 1
 
     def own(entry: LedgerEntry) -> bool:
+        if (entry.external_reference or "").startswith(OWN_PREFIX):
+            return True
         key = (entry.invoice_id, entry.amount)
-        by_reference = (entry.external_reference or "").startswith(OWN_PREFIX)
-        if by_reference or (entry.kind is LedgerKind.PAYMENT and lines[key] > 0):
+        if entry.kind is LedgerKind.PAYMENT and lines[key] > 0:
             lines[key] -= 1
             return True
         return False
@@ -144,6 +152,12 @@ def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -
     jobs.enqueue(session, ctx.link, queue, now)
 
 
+def _as_entry(reduction: ClaimReduction, now: datetime) -> LedgerEntry:
+    return LedgerEntry(id=reduction.reference, invoice_id=reduction.invoice_reference,
+                       kind=reduction.kind, amount=reduction.amount, on=reduction.on,
+                       changed_at=now)
+
+
 def _what(entry: LedgerEntry) -> str:
     return "Direct payment" if entry.kind is LedgerKind.PAYMENT else "Credit note"
 
@@ -157,8 +171,19 @@ def _report(ctx: LinkContext, job: JobRow) -> None:
     reduction = ClaimReduction.model_validate(job.payload["reduction"])
     with ctx.tx() as session:
         claim = session.get(ClaimRow, job.payload["claim_id"])
-        if claim is None or claim.list_name not in (ClaimList.OPEN.value,
-                                                    ClaimList.APPROVED.value):
+        stopped = claim is not None and claim.list_name == ClaimList.APPROVED.value \
+            and claim.transfer_started_at is None  # rejected: its next request has the balance
+        if claim is None or stopped or claim.list_name not in (ClaimList.OPEN.value,
+                                                               ClaimList.APPROVED.value):
+            jobs.finish(session, job.id, jobs.JobState.CANCELLED, ctx.now())
+            return
+        if reduction.kind is LedgerKind.PAYMENT and _own_payouts(session, ctx.link, [
+                _as_entry(reduction, ctx.now())])(_as_entry(reduction, ctx.now())):
+            # A payout booked by hand, fetched only after its payment was read (SPEC §4).
+            session.execute(update(LedgerEntryRow).where(
+                LedgerEntryRow.link == ctx.link,
+                LedgerEntryRow.erp_id == reduction.reference.split(":", 1)[1]).values(
+                handled=OWN))
             jobs.finish(session, job.id, jobs.JobState.CANCELLED, ctx.now())
             return
     if not claim.agency_case_id:

@@ -160,6 +160,7 @@ def run_transfers(ctx: LinkContext) -> None:
 def _transfer(ctx: LinkContext, job: JobRow) -> None:
     now = ctx.now()
     claim_id = job.payload["claim_id"]
+    request = CaseRequest.model_validate(job.payload["request"])
     with ctx.tx() as session:
         # The intent is recorded before the call: from here the ERP side cannot cancel (R6).
         session.execute(
@@ -174,11 +175,14 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
                         now)
             return
         invoice = session.get(InvoiceRow, (ctx.link, claim.invoice_id))
-    request = CaseRequest.model_validate(job.payload["request"])
-    still_owed = invoice is not None and invoice.is_open
-    if invoice is not None and still_owed:
-        # Paid in part since the job was queued: the agency gets today's balance.
-        request = request.model_copy(update={"balance": invoice.balance})
+        still_owed = invoice is not None and invoice.is_open
+        if invoice is not None and still_owed and job.attempts == 1:
+            # Paid in part since the job was queued: the agency gets the balance as the
+            # transfer starts, kept for every retry. A payment after this moment is
+            # reported to the agency on its own (ledger), never folded in twice.
+            request = request.model_copy(update={"balance": invoice.balance})
+            session.execute(update(JobRow).where(JobRow.id == job.id).values(
+                payload={**job.payload, "request": request.model_dump(mode="json")}))
 
     def create() -> AgencyCase | None:
         """Register, unless the invoice stopped being a claim: then never create it now."""

@@ -195,3 +195,31 @@ def test_the_erp_is_told_each_status_once(store: Store) -> None:
         h.advance(minutes=1)
         h.sync()
     assert h.world.status_writes == writes
+
+
+def test_a_part_payment_before_a_retried_transfer_is_counted_once(store: Store) -> None:
+    h = Harness(store, new_world(), call_retries=1, job_backoff="1m")
+    no = approved_and_due(h)
+    h.world.inject("agency.register", 1)  # the first attempt never reaches the agency
+    h.sync()
+    h.world.pay(no, "300.00")
+    for _ in range(4):
+        h.advance(minutes=15)
+        h.sync()
+    case = h.world.cases[h.claim(no)["agency_case_id"]]
+    assert case.balance == h.world.invoice(no).balance == Decimal("700.00")
+
+
+def test_a_debtors_instalment_equal_to_a_payout_line_is_still_reported(store: Store) -> None:
+    h = Harness(store, new_world())  # payouts booked as proposals, not yet approved
+    no = approved_and_due(h, behaviour="instalments", instalments=4, pays_after_days=3)
+    h.sync()
+    while not h.world.payouts:
+        h.advance(days=1)
+        h.sync()
+    payout = next(iter(h.world.payouts.values()))
+    [line] = [ln for ln in payout.lines if ln.kind.value == "principal"]
+    h.world.pay(no, line.amount)  # the debtor pays the creditor the same sum directly
+    h.advance(minutes=10)
+    h.sync()
+    assert [r.reduction.amount for r in h.world.reductions.values()] == [line.amount]

@@ -125,14 +125,16 @@ def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
     upsert(session, ClaimRow, rows, keys=("link", "invoice_id"),
            update=[k for k in rows[0] if k not in ("link", "invoice_id")],
            where=ClaimRow.list_name == literal_column(f"'{ClaimList.DROPPED.value}'"))
+    # Those written now: a claim a user moved meanwhile was left as it was by the upsert.
     claims = list(session.scalars(select(ClaimRow).where(
-        ClaimRow.link == ctx.link, ClaimRow.invoice_id.in_(list(texts)))))
+        ClaimRow.link == ctx.link, ClaimRow.invoice_id.in_(list(texts)),
+        ClaimRow.entered_at == now)))
     record(session, ctx.link, [Event(c.id, now, "connector", f"moved:{c.list_name}",
                                      texts[c.invoice_id]) for c in claims])
     for claim in claims:
         ctx.report.moved[claim.list_name] += 1
     Mover(ctx.link, ctx.listeners).entered(claims, {})
-    return len(rows)
+    return len(claims)
 
 
 def status_for(target: ClaimList, found: Sequence[Any]) -> str:

@@ -60,11 +60,27 @@ def _own_payouts(session: Session, link: str,
     payout's line is a direct payment and must be reported.
     """
     payments = [e for e in entries if e.kind is LedgerKind.PAYMENT]
-    if not payments:
-        return lambda _entry: False
+    lines: Counter[tuple[str, Decimal]] = Counter()
+    if payments:
+        _count_skipped_lines(session, link, payments, lines)
+
+    def own(entry: LedgerEntry) -> bool:
+        if (entry.external_reference or "").startswith(OWN_PREFIX):
+            return True
+        key = (entry.invoice_id, entry.amount)
+        if entry.kind is LedgerKind.PAYMENT and lines[key] > 0:
+            lines[key] -= 1
+            return True
+        return False
+
+    return own
+
+
+def _count_skipped_lines(session: Session, link: str, payments: Sequence[LedgerEntry],
+                         lines: Counter[tuple[str, Decimal]]) -> None:
+    """Principal lines of skipped payouts not yet matched, by (invoice, amount)."""
     invoices = {e.invoice_id for e in payments}
     since = min(e.on for e in payments) - PAYOUT_LOOKBACK
-    lines: Counter[tuple[str, Decimal]] = Counter()
     for payout in session.scalars(select(PayoutRow).where(
             PayoutRow.link == link, PayoutRow.paid_on >= since,
             PayoutRow.state == SKIPPED)):
@@ -79,17 +95,6 @@ def _own_payouts(session: Session, link: str,
                 LedgerEntryRow.external_reference.not_like(f"{OWN_PREFIX}%")),
             LedgerEntryRow.invoice_id.in_(invoices))):
         lines[(invoice_id, amount)] -= 1
-
-    def own(entry: LedgerEntry) -> bool:
-        if (entry.external_reference or "").startswith(OWN_PREFIX):
-            return True
-        key = (entry.invoice_id, entry.amount)
-        if entry.kind is LedgerKind.PAYMENT and lines[key] > 0:
-            lines[key] -= 1
-            return True
-        return False
-
-    return own
 
 
 def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -> None:

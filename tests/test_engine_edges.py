@@ -223,3 +223,18 @@ def test_a_debtors_instalment_equal_to_a_payout_line_is_still_reported(store: St
     h.advance(minutes=10)
     h.sync()
     assert [r.reduction.amount for r in h.world.reductions.values()] == [line.amount]
+
+
+def test_our_reversal_line_alone_on_a_page_is_known_as_ours(sqlite_store: Store) -> None:
+    """A payout voucher's write-off reversal comes back from the ledger as a negative
+    write-off under ``payout:…``; whatever page it lands on, it is not a new write-off."""
+    from datetime import UTC, date, datetime
+
+    from connector import ledger
+    from connector.domain import LedgerEntry, LedgerKind
+
+    entry = LedgerEntry(id="L1", invoice_id="inv", kind=LedgerKind.WRITE_OFF,
+                        amount=Decimal("-250.00"), on=date(2026, 5, 4),
+                        external_reference="payout:S7", changed_at=datetime.now(UTC))
+    with sqlite_store.session() as s:
+        assert ledger._own_payouts(s, "test", [entry])(entry)

@@ -13,7 +13,6 @@ import os
 import pstats
 import time
 import tracemalloc
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from connector.logs import configure_logging
-from connector.store.db import Store
+from connector.store.db import Store, reachable, scratch_store
 
 configure_logging(0)  # warnings only, on stderr, as the CLI does without -v
 
@@ -68,33 +67,13 @@ def sqlite_store(folder: Path) -> Iterator[Store]:
         store.dispose()
 
 
-@contextlib.contextmanager
-def pg_store(url: str = PG_URL) -> Iterator[Store]:
-    """A fresh schema of its own (as tests/conftest.py does), dropped afterwards."""
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in url else "?"
-    store = Store(f"{url}{sep}options=-csearch_path%3D{schema}")
-    try:
-        yield store
-    finally:
-        store.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+def pg_store(url: str = PG_URL) -> contextlib.AbstractContextManager[Store]:
+    """A fresh schema of its own, dropped afterwards."""
+    return scratch_store(url, "bench")
 
 
 def pg_reachable(url: str = PG_URL) -> bool:
-    try:
-        engine = sa.create_engine(url)
-        with engine.connect():
-            pass
-        engine.dispose()
-        return True
-    except Exception:
-        return False
+    return reachable(url)
 
 
 # -- statements ---------------------------------------------------------------------------------

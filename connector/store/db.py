@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import ColumnElement, Engine, Table, create_engine, event
+from sqlalchemy import ColumnElement, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,6 +101,37 @@ def upsert(
     session.execute(stmt, list(rows))
 
 
+@contextmanager
+def scratch_store(url: str, prefix: str = "scratch") -> Iterator[Store]:
+    """A PostgreSQL store in a fresh schema of its own, dropped afterwards: tests and
+    benchmarks share one server without seeing each other's rows."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in url else "?"
+    store = Store(f"{url}{sep}options=-csearch_path%3D{schema}")
+    try:
+        yield store
+    finally:
+        store.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def reachable(url: str) -> bool:
+    """Whether a database answers at ``url``."""
+    try:
+        engine = create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
 def forget_link(session: Session, link: str) -> None:
     """Delete everything the store knows about one link (used when a demo starts afresh)."""
     for table in reversed(Base.metadata.sorted_tables):
@@ -107,4 +139,4 @@ def forget_link(session: Session, link: str) -> None:
             session.execute(table.delete().where(table.c.link == link))
 
 
-__all__ = ["Base", "Store", "forget_link", "migrate", "upsert"]
+__all__ = ["Base", "Store", "forget_link", "migrate", "reachable", "scratch_store", "upsert"]

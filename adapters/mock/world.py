@@ -59,6 +59,7 @@ from connector.domain import (
     Payout,
     PayoutLine,
     PayoutLineKind,
+    ReminderLetter,
     Voucher,
     VoucherKind,
     VoucherLine,
@@ -171,13 +172,8 @@ class MockInvoice(Record):
         return self.kind is InvoiceKind.INVOICE and not self.deleted and self.balance > 0
 
 
-class MockLetter(Record):
-    id: str
-    invoice_id: str
-    kind: LetterKind
-    sent_on: date
-    due_date: date
-    changed_at: AwareDatetime
+MockLetter = ReminderLetter
+"""A letter the mock's reminder flow sent: exactly the domain's, never changed once sent."""
 
 
 class MockCase(Record):

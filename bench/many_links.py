@@ -43,16 +43,16 @@ from _common import (
 )
 from sync_big_company import OPEN_PER_CUSTOMER, spread_change_times
 
-from adapters.mock import plugin as mock_plugin
-from adapters.mock.agency import MockAgency
-from adapters.mock.erp import MockErp
-from adapters.mock.generate import generate_world
-from adapters.mock.world import World
 from connector import actions, engine
 from connector.config import Settings
 from connector.daemon import leased
 from connector.runtime import Runtime
 from connector.store.db import Store
+from connector_adapters.mock import plugin as mock_plugin
+from connector_adapters.mock.agency import MockAgency
+from connector_adapters.mock.erp import MockErp
+from connector_adapters.mock.generate import generate_world
+from connector_adapters.mock.world import World
 
 
 def settings_for(names: list[str], state_dir: Path) -> Settings:

@@ -4,7 +4,7 @@
     .venv/bin/python bench/sync_big_company.py --open 25000 --db sqlite --approve-all
     .venv/bin/python bench/sync_big_company.py --open 100000 --db postgresql --profile transfer
 
-Builds a generated mock world (adapters.mock.generate) with enough customers for about
+Builds a generated mock world (connector_adapters.mock.generate) with enough customers for about
 ``--open`` open invoices, then on each database:
 
 a. first sync: the ERP pull (customers, invoices, letters, ledger) and the classification
@@ -51,10 +51,6 @@ from _common import (
 )
 from sqlalchemy import select
 
-from adapters.mock.agency import MockAgency
-from adapters.mock.erp import MockErp
-from adapters.mock.generate import generate_world
-from adapters.mock.world import World, parse_date
 from connector import (
     actions,
     agency_pull,
@@ -73,6 +69,10 @@ from connector.domain import ClaimList
 from connector.registry import plugin_manager
 from connector.store.db import Store
 from connector.store.schema import ClaimRow
+from connector_adapters.mock.agency import MockAgency
+from connector_adapters.mock.erp import MockErp
+from connector_adapters.mock.generate import generate_world
+from connector_adapters.mock.world import World, parse_date
 
 OPEN_PER_CUSTOMER = 1.31
 """Open (issued, unpaid) invoices per generated customer, measured on generate_world."""

@@ -522,8 +522,8 @@ def mock_load(
     link: LinkOpt = None,
 ) -> None:
     """Replace the mock world with the one a scenario file describes."""
-    from adapters.mock.plugin import reset_world
-    from adapters.mock.scenario import load_scenario
+    from connector_adapters.mock.plugin import reset_world
+    from connector_adapters.mock.scenario import load_scenario
 
     path = mock_world_path(link)
     world = reset_world(path, load_scenario(file))
@@ -537,8 +537,8 @@ def mock_advance(
     link: LinkOpt = None,
 ) -> None:
     """Move the mock world's clock forward; its reminder flow runs as days pass."""
-    from adapters.mock.plugin import open_world
     from connector.config import parse_duration
+    from connector_adapters.mock.plugin import open_world
 
     try:
         delta = parse_duration(duration)
@@ -554,7 +554,7 @@ def mock_advance(
 @mock_app.command("show")
 def mock_show(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
     """Show the mock world: its time, company, counts, agency cases and duplicates."""
-    from adapters.mock.plugin import open_world
+    from connector_adapters.mock.plugin import open_world
 
     summary = open_world(mock_world_path(link)).summary()
     if as_json:
@@ -568,8 +568,8 @@ def mock_show(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
 
 
 def mock_world_path(link: str | None) -> Path:
-    from adapters.mock.plugin import world_path
     from connector.ports import AdapterContext
+    from connector_adapters.mock.plugin import world_path
 
     settings = load_settings(State.config)
     chosen = settings.link(link)

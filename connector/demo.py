@@ -24,9 +24,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from adapters.mock.generate import COMPANY, generate_world
-from adapters.mock.plugin import reset_world, world_path
-from adapters.mock.world import World
 from connector import actions, engine
 from connector.config import LinkSettings
 from connector.context import LinkContext
@@ -36,6 +33,9 @@ from connector.ports import AdapterContext
 from connector.runtime import Runtime
 from connector.store.db import forget_link
 from connector.store.schema import ClaimRow, PayoutRow
+from connector_adapters.mock.generate import COMPANY, generate_world
+from connector_adapters.mock.plugin import reset_world, world_path
+from connector_adapters.mock.world import World
 
 APPROVAL_HOUR = 9
 ACCOUNTANT_HOUR = 10

@@ -7,9 +7,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from adapters.mock.agency import MockAgency
-from adapters.mock.erp import MockErp
-from adapters.mock.world import World
 from connector import engine
 from connector.claims import history, view
 from connector.config import AdapterSettings, LinkSettings
@@ -19,6 +16,9 @@ from connector.registry import plugin_manager
 from connector.report import SyncReport
 from connector.store.db import Store
 from connector.store.schema import ClaimRow
+from connector_adapters.mock.agency import MockAgency
+from connector_adapters.mock.erp import MockErp
+from connector_adapters.mock.world import World
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 08:00 in Oslo
 FULL_ADDRESS = Address(line1="Storgata 12", postal_code="0155", city="Oslo", country="NO")

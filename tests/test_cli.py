@@ -25,10 +25,10 @@ import structlog
 import typer
 from typer.testing import CliRunner, Result
 
-from adapters.mock.plugin import open_world
 from connector import cli
 from connector.cli import app
 from connector.errors import ConfigError, ConnectorError
+from connector_adapters.mock.plugin import open_world
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "config" / "scenarios" / "small.toml"

@@ -13,10 +13,6 @@ from typing import Any
 
 import pytest
 
-from adapters.mock.agency import MockAgency
-from adapters.mock.erp import MockErp
-from adapters.mock.plugin import reset_world, world_path
-from adapters.mock.world import World
 from connector.domain import (
     CaseRequest,
     Customer,
@@ -29,6 +25,10 @@ from connector.ports import AdapterContext, Page
 from connector.registry import Side, load_registry
 from connector.testing import AgencyAdapterContract, ErpAdapterContract
 from connector.transfer import case_request
+from connector_adapters.mock.agency import MockAgency
+from connector_adapters.mock.erp import MockErp
+from connector_adapters.mock.plugin import reset_world, world_path
+from connector_adapters.mock.world import World
 from tests.support import FULL_ADDRESS, new_world
 
 REGISTRY = load_registry()

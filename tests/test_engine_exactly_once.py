@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.mock.agency import MockAgency
 from connector import actions
 from connector.domain import AgencyCase, CaseRequest
 from connector.store.db import Store
 from connector.store.schema import JobRow
+from connector_adapters.mock.agency import MockAgency
 from tests.support import Harness, new_world
 
 

@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from adapters.mock.agency import MockAgency
-from adapters.mock.erp import MockErp
 from connector import actions, hookimpl
 from connector.bookkeeping import voucher_reference
 from connector.errors import ConfigError, NotYetUsable
@@ -24,6 +22,8 @@ from connector.registry import (
     plugin_manager,
 )
 from connector.store.db import Store
+from connector_adapters.mock.agency import MockAgency
+from connector_adapters.mock.erp import MockErp
 from tests.support import Harness, new_world
 
 BUILT_IN = f"collection-connector {version('collection-connector')}"
@@ -40,7 +40,7 @@ def test_entry_points_register_the_built_in_adapters() -> None:
     assert poweroffice.capabilities == {"status_writeback", "vouchers", "proposals",
                                         "write_offs"}
     assert kravia.capabilities == {"webhooks", "direct_payments", "credit_notes"}
-    assert kravia.plugin == "adapters.kravia.plugin"
+    assert kravia.plugin == "connector_adapters.kravia.plugin"
 
 
 @pytest.mark.parametrize(("side", "name"), [("erp", "poweroffice"), ("agency", "kravia")])
@@ -99,7 +99,7 @@ def test_two_plugins_registering_one_name_is_a_config_error_naming_both() -> Non
         load_registry(extra_plugins=(Squatter(),))
     message = str(error.value)
     assert message.startswith("agency adapter 'mock' is registered twice: by ")
-    assert "adapters.mock.plugin" in message and __name__ in message
+    assert "connector_adapters.mock.plugin" in message and __name__ in message
 
 
 def test_an_unknown_adapter_name_lists_the_installed_ones() -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from adapters.mock.erp import MockErp
-from adapters.mock.scenario import load_scenario
-from adapters.mock.world import World
 from connector import actions
 from connector.bookkeeping import REVERSAL_FLAG
 from connector.domain import LedgerKind, Voucher, VoucherReceipt
 from connector.store.db import Store
 from connector.store.schema import ClaimRow, PayoutRow
+from connector_adapters.mock.erp import MockErp
+from connector_adapters.mock.scenario import load_scenario
+from connector_adapters.mock.world import World
 from tests.support import FULL_ADDRESS, Harness
 
 SCENARIO = Path(__file__).parent.parent / "config" / "scenarios" / "way-back.toml"
@@ -238,8 +238,8 @@ def test_pause_resume_withdraw_on_the_mock(store: Store) -> None:
 def test_without_the_capability_a_plain_message_and_nothing_done(store: Store) -> None:
     world = world_with_extras()
     h = Harness(store, world)
-    from adapters.mock.agency import MockAgency
     from connector.ports import Capability
+    from connector_adapters.mock.agency import MockAgency
 
     h.agency = MockAgency(world, capabilities=[Capability.DIRECT_PAYMENTS,
                                                Capability.CREDIT_NOTES])

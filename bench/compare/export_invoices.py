@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sync_big_company import build_world
 
-from adapters.mock.erp import MockErp
+from connector_adapters.mock.erp import MockErp
 
 
 def main() -> int:

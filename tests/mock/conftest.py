@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from adapters.mock.world import World
 from connector.domain import Address, Company, DunningSetup
+from connector_adapters.mock.world import World
 
 START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 """Monday 3 March 2025, 09:00 in Oslo."""

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from adapters.mock.agency import MockAgency
-from adapters.mock.world import World
 from connector.domain import Address, CaseRequest, Debtor
 from connector.errors import CaseRejected, TransientError
 from connector.ports import AgencyAdapter
+from connector_adapters.mock.agency import MockAgency
+from connector_adapters.mock.world import World
 
 
 def request(reference: str = "case:1", **changes: Any) -> CaseRequest:

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from adapters.mock.erp import MockErp
-from adapters.mock.world import MockInvoice, World
 from connector.domain import (
     CaseStatus,
     LedgerKind,
@@ -20,6 +18,8 @@ from connector.domain import (
 )
 from connector.errors import TransientError, UserError
 from connector.ports import Capability, ErpAdapter
+from connector_adapters.mock.erp import MockErp
+from connector_adapters.mock.world import MockInvoice, World
 
 if TYPE_CHECKING:
     from tests.mock.conftest import Day

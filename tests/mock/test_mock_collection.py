@@ -12,12 +12,6 @@ from typing import Any
 
 import pytest
 
-from adapters.mock import collection as agency_process
-from adapters.mock import plugin
-from adapters.mock.agency import NEW_CASE_STATUS, MockAgency
-from adapters.mock.collection import Behaviour, Stage, drawn_behaviour
-from adapters.mock.scenario import load_scenario
-from adapters.mock.world import MockCase, MockInvoice, World
 from connector.domain import (
     CaseRequest,
     ClaimReduction,
@@ -28,6 +22,12 @@ from connector.domain import (
 )
 from connector.errors import ConfigError, TransientError, Unsupported, UserError
 from connector.ports import AdapterContext, AgencyAdapter, Capability
+from connector_adapters.mock import collection as agency_process
+from connector_adapters.mock import plugin
+from connector_adapters.mock.agency import NEW_CASE_STATUS, MockAgency
+from connector_adapters.mock.collection import Behaviour, Stage, drawn_behaviour
+from connector_adapters.mock.scenario import load_scenario
+from connector_adapters.mock.world import MockCase, MockInvoice, World
 
 SCENARIOS = Path(__file__).parents[2] / "config" / "scenarios"
 Register = Callable[..., MockCase]
@@ -91,8 +91,8 @@ def to_monday(world: World) -> None:
 
 
 def test_both_adapters_conform_to_the_ports(world: World) -> None:
-    from adapters.mock.erp import MockErp
     from connector.ports import ErpAdapter
+    from connector_adapters.mock.erp import MockErp
 
     agency: AgencyAdapter = MockAgency(world)
     erp: ErpAdapter = MockErp(world)

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from adapters.mock.erp import MockErp
-from adapters.mock.world import World
 from connector.domain import DunningSetup, InvoiceKind, NextAction
 from connector.errors import TransientError
 from connector.ports import ErpAdapter
+from connector_adapters.mock.erp import MockErp
+from connector_adapters.mock.world import World
 
 if TYPE_CHECKING:
     from tests.mock.conftest import Day, MakeWorld

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from adapters.mock.world import MockInvoice, World
 from connector.domain import DunningSetup, LetterKind, NextAction
 from connector.errors import UserError
+from connector_adapters.mock.world import MockInvoice, World
 
 if TYPE_CHECKING:
     from tests.mock.conftest import Day, MakeWorld

@@ -7,12 +7,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from adapters.mock.collection import Behaviour
-from adapters.mock.erp import MockErp
-from adapters.mock.generate import generate_world
-from adapters.mock.norway import valid_org_number
-from adapters.mock.world import World
 from connector.domain import DunningSetup, InvoiceKind, NextAction
+from connector_adapters.mock.collection import Behaviour
+from connector_adapters.mock.erp import MockErp
+from connector_adapters.mock.generate import generate_world
+from connector_adapters.mock.norway import valid_org_number
+from connector_adapters.mock.world import World
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.mock import plugin
-from adapters.mock.world import World
 from connector.errors import ConfigError
 from connector.ports import AdapterContext
 from connector.registry import Registry, plugin_manager
+from connector_adapters.mock import plugin
+from connector_adapters.mock.world import World
 
 
 @pytest.fixture(autouse=True)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.mock.agency import MockAgency
-from adapters.mock.collection import Behaviour
-from adapters.mock.erp import MockErp
-from adapters.mock.scenario import load_scenario
 from connector.domain import LetterKind, NextAction
 from connector.errors import ConfigError
 from connector.ports import Capability
+from connector_adapters.mock.agency import MockAgency
+from connector_adapters.mock.collection import Behaviour
+from connector_adapters.mock.erp import MockErp
+from connector_adapters.mock.scenario import load_scenario
 
 SCENARIOS = Path(__file__).parents[2] / "config" / "scenarios"
 HEAD = """

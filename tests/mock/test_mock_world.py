@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from adapters.mock.world import World
 from connector.domain import InvoiceKind, NextAction
 from connector.errors import TransientError, UserError
+from connector_adapters.mock.world import World
 
 if TYPE_CHECKING:
     from tests.mock.conftest import Day

@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from adapters.mock.world import MockInvoice, MockVoucher, World, WorldClock, parse_date
 from connector.domain import (
     CaseStatus,
     Company,
@@ -29,6 +28,7 @@ from connector.domain import (
     VoucherReceipt,
 )
 from connector.ports import Capability, Page, parse_page
+from connector_adapters.mock.world import MockInvoice, MockVoucher, World, WorldClock, parse_date
 
 T = TypeVar("T", bound=BaseModel)
 DEFAULT_PAGE_SIZE = 500

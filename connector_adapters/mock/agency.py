@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from adapters.mock.norway import valid_org_number
-from adapters.mock.world import AGENCY_CAPABILITIES, MockCase, World
 from connector.domain import AgencyCase, CaseRequest, CaseUpdate, ClaimReduction, LedgerKind, Payout
 from connector.errors import CaseRejected, Unsupported
 from connector.ports import Capability, Page, parse_page
 from connector.rules import AgencyRequirements
+from connector_adapters.mock.norway import valid_org_number
+from connector_adapters.mock.world import AGENCY_CAPABILITIES, MockCase, World
 
 T = TypeVar("T", bound=BaseModel)
 NEW_CASE_STATUS = "Registered: collection notice will be sent"

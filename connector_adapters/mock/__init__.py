@@ -5,6 +5,6 @@ reminder flow sending letters as simulated days pass, and an agency that validat
 like Kravia and counts duplicates. See docs/mock.md.
 """
 
-from adapters.mock.world import World
+from connector_adapters.mock.world import World
 
 __all__ = ["World"]

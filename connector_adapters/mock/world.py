@@ -35,10 +35,6 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
-from adapters.mock import collection as agency_process
-from adapters.mock import flow
-from adapters.mock.collection import ZERO, Behaviour, Stage, nok
-from adapters.mock.norway import kid as make_kid
 from connector.clock import local_date
 from connector.domain import (
     Address,
@@ -67,6 +63,10 @@ from connector.domain import (
 )
 from connector.errors import TransientError, UserError
 from connector.ports import Capability
+from connector_adapters.mock import collection as agency_process
+from connector_adapters.mock import flow
+from connector_adapters.mock.collection import ZERO, Behaviour, Stage, nok
+from connector_adapters.mock.norway import kid as make_kid
 
 FAULT_OPERATIONS = frozenset({
     "erp.company", "erp.customers", "erp.customers_by_number", "erp.invoices", "erp.letters",

@@ -23,11 +23,11 @@ from pydantic import (
     model_validator,
 )
 
-from adapters.mock.collection import Behaviour
-from adapters.mock.world import MockCustomer, World, parse_date, valid_agency_capabilities
 from connector.domain import Company, DunningSetup, LetterKind, Money
 from connector.errors import ConfigError, UserError
 from connector.ports import Capability
+from connector_adapters.mock.collection import Behaviour
+from connector_adapters.mock.world import MockCustomer, World, parse_date, valid_agency_capabilities
 
 Fail = Callable[[str, str], ConfigError]
 """Builds the error for a field path and a message, with the file name in front."""

@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from adapters.mock.collection import Behaviour
-from adapters.mock.norway import org_check_digit
-from adapters.mock.world import World
 from connector.domain import Address, Company, DunningSetup, to_money
+from connector_adapters.mock.collection import Behaviour
+from connector_adapters.mock.norway import org_check_digit
+from connector_adapters.mock.world import World
 
 COMPANY = Company(
     name="Fjellheim Elektro AS",

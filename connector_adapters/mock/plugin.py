@@ -11,14 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from adapters.mock.agency import DEFAULT_PAGE_SIZE as AGENCY_PAGE_SIZE
-from adapters.mock.agency import MockAgency, agency_capabilities
-from adapters.mock.erp import DEFAULT_PAGE_SIZE, MockErp
-from adapters.mock.world import World
 from connector import hookimpl
 from connector.errors import ConfigError
 from connector.ports import AdapterContext
 from connector.registry import Register
+from connector_adapters.mock.agency import DEFAULT_PAGE_SIZE as AGENCY_PAGE_SIZE
+from connector_adapters.mock.agency import MockAgency, agency_capabilities
+from connector_adapters.mock.erp import DEFAULT_PAGE_SIZE, MockErp
+from connector_adapters.mock.world import World
 
 DEFAULT_WORLD_FILE = "mock-world.json"
 _open: dict[Path, World] = {}

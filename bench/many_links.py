@@ -57,8 +57,8 @@ from connector_adapters.mock.world import World
 
 def settings_for(names: list[str], state_dir: Path) -> Settings:
     return Settings(state_dir=state_dir, links=[
-        {"name": name, "erp": {"adapter": "mock", "world": f"worlds/{name}.json"},
-         "agency": {"adapter": "mock", "world": f"worlds/{name}.json"}, "call_backoff": "0s"}
+        {"name": name, "erp": {"adapter": "mock", "world": f"worlds/{name}"},
+         "agency": {"adapter": "mock", "world": f"worlds/{name}"}, "call_backoff": "0s"}
         for name in names])
 
 
@@ -68,7 +68,7 @@ def build_worlds(names: list[str], open_per_link: int, state_dir: Path) -> dict[
     for i, name in enumerate(names):
         world = generate_world(1000 + i, customers=customers, start=START)
         spread_change_times(world)
-        worlds[name] = mock_plugin.reset_world(state_dir / "worlds" / f"{name}.json", world)
+        worlds[name] = mock_plugin.reset_world(state_dir / "worlds" / name, world)
     return worlds
 
 
@@ -76,7 +76,7 @@ def run(store: Store, args: argparse.Namespace, state_dir: Path) -> dict[str, An
     names = [f"co{i:04d}" for i in range(args.links)]
     t0 = time.perf_counter()
     worlds = build_worlds(names, args.open, state_dir)
-    open_total = sum(sum(1 for inv in w.invoices.values() if inv.is_open
+    open_total = sum(sum(1 for inv in w.erp.invoices.values() if inv.is_open
                          and inv.changed_at <= w.now) for w in worlds.values())
     print(f"{len(names)} worlds, {open_total:,} open invoices in all "
           f"({open_total / len(names):.0f} per link), built in {time.perf_counter() - t0:.1f}s")
@@ -98,7 +98,7 @@ def run(store: Store, args: argparse.Namespace, state_dir: Path) -> dict[str, An
                         actions.approve(ctx, None)
                 for world in worlds.values():
                     world.advance(timedelta(hours=2, minutes=1))
-            cases = sum(w.registrations for w in worlds.values())
+            cases = sum(w.agency.registrations for w in worlds.values())
             with meter.phase(round_) as phase:
                 for name in rt.link_names(None):
                     with leased(rt.store, name) as renew, rt.link(name) as ctx:
@@ -108,7 +108,7 @@ def run(store: Store, args: argparse.Namespace, state_dir: Path) -> dict[str, An
                     if round_ == "first":
                         for k, v in report.pulled.items():
                             pulled[k] = pulled.get(k, 0) + v
-            phase.extra["cases"] = sum(w.registrations for w in worlds.values()) - cases
+            phase.extra["cases"] = sum(w.agency.registrations for w in worlds.values()) - cases
     finally:
         for owner, name in ((MockErp, "close"), (MockAgency, "close"), (engine, "sync")):
             fn = getattr(owner, name)

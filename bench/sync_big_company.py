@@ -72,7 +72,8 @@ from connector.store.schema import ClaimRow
 from connector_adapters.mock.agency import MockAgency
 from connector_adapters.mock.erp import MockErp
 from connector_adapters.mock.generate import generate_world
-from connector_adapters.mock.world import World, parse_date
+from connector_adapters.mock.state import parse_date
+from connector_adapters.mock.world import World
 
 OPEN_PER_CUSTOMER = 1.31
 """Open (issued, unpaid) invoices per generated customer, measured on generate_world."""
@@ -109,25 +110,25 @@ def spread_change_times(world: World) -> None:
     def clamp(moment: datetime, i: int) -> datetime:
         return moment if moment <= horizon else horizon - timedelta(seconds=i % 20_000)
 
-    for i, (number, customer) in enumerate(list(world.customers.items())):
-        world.customers[number] = _moved(
-            customer, clamp(START - timedelta(days=30 + i % 700, seconds=i % 86_400), i))
+    for i, (number, customer) in enumerate(list(world.erp.customers.items())):
+        world.erp.touch("customer", _moved(
+            customer, clamp(START - timedelta(days=30 + i % 700, seconds=i % 86_400), i)))
     last: dict[str, datetime] = {}
-    for i, letter in enumerate(world.letters):
+    for i, letter in enumerate(world.erp.letters):
         moment = clamp(world.midnight(letter.sent_on) + timedelta(microseconds=i), i)
-        world.letters[i] = _moved(letter, moment)
+        world.erp.touch("letter", _moved(letter, moment))
         last[letter.invoice_id] = max(last.get(letter.invoice_id, moment), moment)
-    for i, entry in enumerate(world.ledger):
+    for i, entry in enumerate(world.erp.ledger):
         moment = clamp(world.midnight(entry.on) + timedelta(hours=12, seconds=i), i)
-        world.ledger[i] = _moved(entry, moment)
+        world.erp.touch("ledger", _moved(entry, moment))
         last[entry.invoice_id] = max(last.get(entry.invoice_id, moment), moment)
-    for i, (number, invoice) in enumerate(list(world.invoices.items())):
+    for i, (number, invoice) in enumerate(list(world.erp.invoices.items())):
         issued = parse_date(invoice.invoice_date)
         if issued is None or invoice.changed_at > world.now:
             continue
         moment = world.midnight(issued) + timedelta(hours=9, seconds=i % 3600)
         moment = clamp(max(moment, last.get(invoice.id, moment)), i)
-        world.invoices[number] = _moved(invoice, moment)
+        world.erp.touch("invoice", _moved(invoice, moment))
 
 
 def build_world(open_target: int, seed: int = 1,
@@ -137,13 +138,13 @@ def build_world(open_target: int, seed: int = 1,
     if spread:
         spread_change_times(world)
     today = world.today
-    issued = [i for i in world.invoices.values()
+    issued = [i for i in world.erp.invoices.values()
               if (d := parse_date(i.invoice_date)) is None or d <= today]
     open_ = [i for i in issued if i.is_open]
     overdue = [i for i in open_ if (d := parse_date(i.due_date)) is not None and d < today]
-    return world, {"customers": customers, "invoices_in_world": len(world.invoices),
+    return world, {"customers": customers, "invoices_in_world": len(world.erp.invoices),
                    "invoices_issued": len(issued), "open_invoices": len(open_),
-                   "open_overdue": len(overdue), "letters": len(world.letters)}
+                   "open_overdue": len(overdue), "letters": len(world.erp.letters)}
 
 
 class Link:
@@ -201,12 +202,12 @@ def run_db(db: str, store: Store, world: World, args: argparse.Namespace) -> dic
         ph.extra.update(approved=len(outcome.done))
 
         world.advance(link.settings.grace + timedelta(minutes=1))
-        registrations = world.registrations
+        registrations = world.agency.registrations
         with meter.phase("transfer") as ph:
             report = engine.sync(link.ctx())
-        ph.extra.update(cases=world.registrations - registrations,
-                        duplicates=world.duplicates, moved=dict(report.moved),
-                        blocked=len(report.blocked), status_writes=world.status_writes,
+        ph.extra.update(cases=world.agency.registrations - registrations,
+                        duplicates=world.agency.duplicates, moved=dict(report.moved),
+                        blocked=len(report.blocked), status_writes=world.erp.status_writes,
                         pulled=dict(report.pulled))
 
         world.advance(timedelta(minutes=10))

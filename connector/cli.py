@@ -527,8 +527,8 @@ def mock_load(
 
     path = mock_world_path(link)
     world = reset_world(path, load_scenario(file))
-    out.print(f"loaded {file} into {path}: {len(world.customers)} customers, "
-              f"{len(world.invoices)} invoices, now {world.now.isoformat()}")
+    out.print(f"loaded {file} into {path}: {len(world.erp.customers)} customers, "
+              f"{len(world.erp.invoices)} invoices, now {world.now.isoformat()}")
 
 
 @mock_app.command("advance")
@@ -547,7 +547,6 @@ def mock_advance(
     path = mock_world_path(link)
     world = open_world(path)
     world.advance(delta)
-    world.save(path)
     out.print(f"mock world now {world.now.isoformat()} (company day {world.today})")
 
 

@@ -92,7 +92,7 @@ def run_demo(rt: Runtime, link_name: str | None, days: int, seed: int, customers
         forget_link(session, link.name)
     result = DemoResult(link=link.name, days=days, seed=seed, start=start.isoformat())
     people = random.Random(seed)
-    zone = ZoneInfo(world.company.timezone)
+    zone = ZoneInfo(world.erp.company.timezone)
     with rt.link(link.name) as ctx:
         for _hour in range(days * 24):
             world.advance(timedelta(hours=1))
@@ -123,16 +123,15 @@ def _user_round(ctx: LinkContext, people: random.Random, result: DemoResult) -> 
 
 
 def _accountant_round(world: World, result: DemoResult) -> None:
-    for voucher in list(world.vouchers.values()):
-        if not voucher.posted and voucher.origin == "import":
-            world.approve_proposal(voucher.id)
-            result.proposals_approved += 1
+    for voucher in world.erp.proposals():
+        world.erp.approve_proposal(voucher.id)
+        result.proposals_approved += 1
 
 
 def _creditor_round(ctx: LinkContext, world: World, people: random.Random,
                     result: DemoResult, day: int) -> None:
     """A debtor pays the creditor directly on Wednesdays; one write-off on day 10."""
-    weekday = world.now.astimezone(ZoneInfo(world.company.timezone)).weekday()
+    weekday = world.now.astimezone(ZoneInfo(world.erp.company.timezone)).weekday()
     wanted = day == WRITE_OFF_DAY or weekday == DIRECT_PAYMENT_WEEKDAY
     open_ids = _ids(ctx, ClaimList.OPEN) if wanted else []
     if not open_ids:
@@ -140,14 +139,14 @@ def _creditor_round(ctx: LinkContext, world: World, people: random.Random,
     with ctx.tx() as session:
         claim = session.get(ClaimRow, people.choice(open_ids))
     assert claim is not None
-    invoice = world.invoice(claim.invoice_no)
+    invoice = world.erp.invoice(claim.invoice_no)
     try:
         if day == WRITE_OFF_DAY:
-            world.write_off([invoice.invoice_no], world.today, account="7830",
+            world.erp.write_off([invoice.invoice_no], world.today, account="7830",
                             description="Debtor unlikely to pay; the agency keeps collecting")
             result.write_offs += 1
         else:
-            world.pay(invoice.invoice_no, to_money(invoice.balance * Decimal("0.3")))
+            world.erp.pay(invoice.invoice_no, to_money(invoice.balance * Decimal("0.3")))
             result.direct_payments += 1
     except UserError:
         return  # that invoice had nothing left to pay or write off in the ERP

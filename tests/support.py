@@ -65,7 +65,7 @@ class Harness:
         today: date = self.world.today
         kw.setdefault("invoice_date", today - timedelta(days=14))
         kw.setdefault("due_date", today + timedelta(days=due_in_days))
-        return self.world.add_invoice(customer_no, amount, **kw).invoice_no
+        return self.world.erp.add_invoice(customer_no, amount, **kw).invoice_no
 
     def claims(self, list_name: str | None = None) -> list[dict[str, Any]]:
         with self.store.session() as s:
@@ -84,5 +84,5 @@ class Harness:
             return [e.text for e in history(s, claim_id)]
 
     def cases_for(self, invoice_no: str) -> int:
-        reference = self.world.invoice(invoice_no).id
-        return sum(1 for c in self.world.cases.values() if c.reference == reference)
+        reference = self.world.erp.invoice(invoice_no).id
+        return sum(1 for c in self.world.agency.cases.values() if c.reference == reference)

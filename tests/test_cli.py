@@ -99,8 +99,8 @@ def write_config(path: Path, state: Path, links: str = "main", erp_extra: str = 
     text = f"state_dir = {json.dumps(str(state))}\n"
     for name in links.split():
         text += (f'[[links]]\nname = "{name}"\ncall_backoff = "0s"\n'
-                 f'[links.erp]\nadapter = "mock"\nworld = "{name}-world.json"\n{erp_extra}'
-                 f'[links.agency]\nadapter = "mock"\nworld = "{name}-world.json"\n')
+                 f'[links.erp]\nadapter = "mock"\nworld = "{name}-world"\n{erp_extra}'
+                 f'[links.agency]\nadapter = "mock"\nworld = "{name}-world"\n')
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -111,7 +111,7 @@ def cfg(tmp_path: Path) -> Path:
 
 
 def world_file(cfg: Path, link: str = "main") -> Path:
-    return (cfg.parent / "state" / f"{link}-world.json").resolve()
+    return (cfg.parent / "state" / f"{link}-world").resolve()
 
 
 def invoke(*args: str) -> Result:
@@ -427,8 +427,7 @@ def test_an_obstacle_is_named_and_clears_when_the_card_is_fixed_r7(clean: Path) 
 
     path = world_file(clean)
     world = open_world(path)
-    world.set_address("11", postal_code="5003")  # does not move the card's change time
-    world.save(path)
+    world.erp.set_address("11", postal_code="5003")  # does not move the card's change time
     [report] = run_json(clean, "sync")
     assert [c["invoice_no"] for c in report["transferred"]] == ["503"]
     claim = run_json(clean, "case", claim_id)
@@ -583,8 +582,7 @@ def test_an_item_error_goes_away_when_its_invoice_is_deleted(cfg: Path) -> None:
     run(cfg, "sync", code=1)
     path = world_file(cfg)
     world = open_world(path)
-    world.delete_invoice("20011")  # the invoice of the unknown customer 19999
-    world.save(path)
+    world.erp.delete_invoice("20011")  # the invoice of the unknown customer 19999
     run(cfg, "mock", "advance", "1d")
     invoke("--config", str(cfg), "sync")  # exits 1: 20010 is still malformed
     assert "20011" not in {e["raw"]["invoice_no"] for e in run_json(cfg, "errors")}
@@ -597,7 +595,6 @@ def test_jobs_show_a_failed_transfer_retried_on_a_later_pass(clean: Path) -> Non
     path = world_file(clean)
     world = open_world(path)
     world.inject("agency.register", 3)  # every call of one try (call_retries = 3)
-    world.save(path)
 
     [report] = run_json(clean, "sync", code=1)
     assert [f["resource"] for f in report["failures"]] == ["transfer"]
@@ -680,7 +677,7 @@ def test_demo_prints_the_lists_obstacles_and_summary(pinned_demo: Path) -> None:
 def test_the_example_config_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONNECTOR_STATE_DIR", str(tmp_path / "state"))
     load(EXAMPLE, SMALL)
-    assert (tmp_path / "state" / "mock-world.json").exists()
+    assert (tmp_path / "state" / "mock-world").is_dir()
     [report] = run_json(EXAMPLE, "sync", code=1)
     assert report["link"] == "demo" and report["moved"] == {"draft": 4}
     assert (tmp_path / "state" / "state.db").exists()
@@ -691,7 +688,7 @@ def test_without_a_config_the_built_in_demo_link_is_used(
     monkeypatch.chdir(tmp_path)
     result = invoke("mock", "load", str(SMALL))
     assert result.exit_code == 0, result.output
-    assert (tmp_path / ".connector" / "mock-world.json").exists()
+    assert (tmp_path / ".connector" / "mock-world").is_dir()
     result = invoke("sync", "--json")
     assert json.loads(result.stdout)[0]["link"] == "demo"
     # ./connector.toml comes before the built-in default, $CONNECTOR_CONFIG before both.
@@ -779,10 +776,10 @@ def test_an_agency_without_the_capability_gets_a_plain_message(tmp_path: Path) -
 state_dir = "{state}"
 [[links]]
 name = "main"
-erp = {{ adapter = "mock", world = "main-world.json" }}
+erp = {{ adapter = "mock", world = "main-world" }}
 [links.agency]
 adapter = "mock"
-world = "main-world.json"
+world = "main-world"
 capabilities = ["direct_payments", "credit_notes"]
 ''', encoding="utf-8")
     claim_id = open_claim(cfg, tmp_path)

@@ -332,8 +332,8 @@ def test_the_example_config_loads() -> None:
     assert names(settings) == ["demo"]
     demo = settings.link("demo")
     assert (demo.erp.adapter, demo.agency.adapter) == ("mock", "mock")
-    assert demo.erp.options == {"world": "mock-world.json", "page_size": 500}
-    assert demo.agency.options == {"world": "mock-world.json"}
+    assert demo.erp.options == {"world": "mock-world", "page_size": 500}
+    assert demo.agency.options == {"world": "mock-world"}
     assert settings.state_dir == Path(".connector")
     assert settings.store_url is None
 

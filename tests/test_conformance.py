@@ -42,11 +42,11 @@ def seeded_world() -> World:
                            address=FULL_ADDRESS)
     today = world.today
     for invoice_no, customer_no in (("40001", "10"), ("40002", "11")):
-        world.add_invoice(customer_no, "1000.00", invoice_no=invoice_no,
+        world.erp.add_invoice(customer_no, "1000.00", invoice_no=invoice_no,
                           invoice_date=today - timedelta(days=40),
                           due_date=today - timedelta(days=26))
-        world.add_letter(invoice_no, LetterKind.REMINDER, today - timedelta(days=12))
-        world.pay(invoice_no, "100.00")
+        world.erp.add_letter(invoice_no, LetterKind.REMINDER, today - timedelta(days=12))
+        world.erp.pay(invoice_no, "100.00")
     return world
 
 
@@ -117,7 +117,7 @@ class ForgetfulErp(MockErp):
     """Posts a voucher again under a reference already taken: a payout booked twice."""
 
     def post_voucher(self, voucher: Voucher) -> VoucherReceipt:
-        if self.world.find_voucher(voucher.reference) is not None:
+        if self.world.erp.find_voucher(voucher.reference) is not None:
             return VoucherReceipt(id="second", reference=voucher.reference, kind=voucher.kind)
         return super().post_voucher(voucher)
 

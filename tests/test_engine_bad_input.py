@@ -25,7 +25,7 @@ def test_bad_items_are_stored_with_reasons_and_the_good_ones_go_through(store: S
 
     assert not report.ok
     reasons = {f.key: f.reason for f in report.failures}
-    ids = {no: h.world.invoice(no).id for no in (negative, zero, stranger, malformed)}
+    ids = {no: h.world.erp.invoice(no).id for no in (negative, zero, stranger, malformed)}
     assert "negative" in reasons[ids[negative]] or "non-positive" in reasons[ids[negative]]
     assert "non-positive amount" in reasons[ids[zero]]
     assert "customer 777" in reasons[ids[stranger]] and "not known" in reasons[ids[stranger]]

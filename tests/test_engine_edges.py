@@ -32,11 +32,11 @@ def test_an_invoice_paid_while_its_transfer_waits_is_never_sent(store: Store) ->
     claim = h.claim(no)
     assert claim["list"] == "approved"
     assert "is being sent" in actions.cancel(h.ctx(), [claim["id"]]).refused[str(claim["id"])]
-    h.world.pay(no, "1000.00")  # the debtor pays the creditor in full meanwhile
+    h.world.erp.pay(no, "1000.00")  # the debtor pays the creditor in full meanwhile
     h.advance(minutes=10)
     h.sync()
     assert h.claim(no)["list"] == "dropped"
-    assert h.cases_for(no) == 0 and h.world.registrations == 0
+    assert h.cases_for(no) == 0 and h.world.agency.registrations == 0
 
 
 def test_a_part_payment_during_the_transfer_is_reported_once_the_case_exists(
@@ -45,15 +45,15 @@ def test_a_part_payment_during_the_transfer_is_reported_once_the_case_exists(
     no = approved_and_due(h)
     h.world.inject("agency.register.lost_reply", 1)  # registered, but the answer is lost
     h.sync()
-    h.world.pay(no, "300.00")
+    h.world.erp.pay(no, "300.00")
     for _ in range(4):
         h.advance(minutes=15)
         h.sync()
     assert h.claim(no)["list"] == "open" and h.cases_for(no) == 1
-    reported = [r.reduction for r in h.world.reductions.values()]
+    reported = [r.reduction for r in h.world.agency.reductions.values()]
     assert [(r.amount, r.case_id) for r in reported] == [
         (Decimal("300.00"), h.claim(no)["agency_case_id"])]
-    assert h.world.duplicate_reductions == 0
+    assert h.world.agency.duplicate_reductions == 0
 
 
 def test_a_hand_booked_payout_is_never_reported_as_a_direct_payment(store: Store) -> None:
@@ -65,7 +65,7 @@ def test_a_hand_booked_payout_is_never_reported_as_a_direct_payment(store: Store
     for _ in range(60):
         h.advance(days=1)
         h.sync()
-        for payout in h.world.payouts.values():
+        for payout in h.world.agency.payouts.values():
             if payout.id in booked:
                 continue
             booked.add(payout.id)
@@ -73,11 +73,11 @@ def test_a_hand_booked_payout_is_never_reported_as_a_direct_payment(store: Store
             lines = [VoucherLine(account="1920", amount=sum(ln.amount for ln in principal))]
             lines += [VoucherLine(account="1500", amount=-ln.amount, customer_no="10",
                                   invoice_no=no) for ln in principal]
-            h.world.post_voucher(Voucher(reference=f"bank-{payout.id}", kind=VoucherKind.POSTED,
+            h.world.erp.post_voucher(Voucher(reference=f"bank-{payout.id}", kind=VoucherKind.POSTED,
                                          date=h.world.today, description="Agency payout",
                                          lines=lines))
     assert booked, "the agency paid out"
-    assert h.world.reductions == {}
+    assert h.world.agency.reductions == {}
     with store.session() as s:
         handled = {e.handled for e in s.scalars(select(LedgerEntryRow))
                    if e.external_reference and e.external_reference.startswith("bank-")}
@@ -88,18 +88,18 @@ def test_a_write_off_is_reversed_in_full_over_several_payouts(store: Store) -> N
     h = Harness(store, new_world())
     no = approved_and_due(h, behaviour="instalments", instalments=4, pays_after_days=3)
     h.sync()
-    h.world.write_off([no], h.world.today, account="7830")
+    h.world.erp.write_off([no], h.world.today, account="7830")
     for _ in range(90):
         h.advance(days=1)
         h.sync()
-        for voucher in list(h.world.vouchers.values()):
+        for voucher in list(h.world.erp.vouchers.values()):
             if not voucher.posted and voucher.origin == "import":
-                h.world.approve_proposal(voucher.id)
+                h.world.erp.approve_proposal(voucher.id)
     with store.session() as s:
         from connector.store.schema import ClaimRow
 
         claim = s.scalars(select(ClaimRow)).one()
-    case = h.world.cases[claim.agency_case_id or ""]
+    case = h.world.agency.cases[claim.agency_case_id or ""]
     assert claim.written_off == Decimal("1000.00")
     assert claim.write_off_reversed == case.paid_principal == Decimal("1000.00")
 
@@ -111,7 +111,7 @@ def test_r11_is_kept_when_a_pass_fails_after_reading_the_customers(store: Store)
     h.sync()
     actions.approve(h.ctx(), None)
     h.advance(minutes=30)
-    h.world.exclude_customer("10")  # R11, inside the grace window
+    h.world.erp.exclude_customer("10")  # R11, inside the grace window
     h.world.inject("erp.invoices", 1)  # the pass fails after the customers were read
     assert not h.sync().ok
     h.advance(hours=2)
@@ -128,7 +128,7 @@ def test_a_rejected_claim_goes_through_with_the_fixed_data(store: Store) -> None
     h.advance(hours=1)
     h.sync()
     assert h.claim(no)["list"] == "open" and h.cases_for(no) == 1
-    case = h.world.cases[h.claim(no)["agency_case_id"]]
+    case = h.world.agency.cases[h.claim(no)["agency_case_id"]]
     assert case.request.debtor.organization_number == "923609016"
 
 
@@ -155,13 +155,13 @@ def test_status_back_and_forth_ends_showing_the_latest(store: Store) -> None:
     h = Harness(store, new_world())
     no = approved_and_due(h)
     h.sync()
-    invoice_id, claim_id = h.world.invoice(no).id, h.claim(no)["id"]
-    first = h.world.case_status[invoice_id].status_text
+    invoice_id, claim_id = h.world.erp.invoice(no).id, h.claim(no)["id"]
+    first = h.world.erp.case_status[invoice_id].status_text
     for action in ("pause", "resume"):
         assert actions.at_agency(h.ctx(), action, [claim_id]).ok
         h.advance(minutes=10)
         h.sync()
-    assert h.world.case_status[invoice_id].status_text == first
+    assert h.world.erp.case_status[invoice_id].status_text == first
     assert h.claim(no)["status"] == first
 
 
@@ -188,13 +188,13 @@ def test_the_erp_is_told_each_status_once(store: Store) -> None:
     h = Harness(store, new_world())
     no = approved_and_due(h)
     h.sync()
-    invoice_id = h.world.invoice(no).id
-    assert h.world.case_status[invoice_id].status_text == h.claim(no)["status"]  # R8 at once
-    writes = h.world.status_writes
+    invoice_id = h.world.erp.invoice(no).id
+    assert h.world.erp.case_status[invoice_id].status_text == h.claim(no)["status"]  # R8 at once
+    writes = h.world.erp.status_writes
     for _ in range(3):  # the agency's case is re-read, nothing changed: nothing is written
         h.advance(minutes=1)
         h.sync()
-    assert h.world.status_writes == writes
+    assert h.world.erp.status_writes == writes
 
 
 def test_a_part_payment_before_a_retried_transfer_is_counted_once(store: Store) -> None:
@@ -202,27 +202,27 @@ def test_a_part_payment_before_a_retried_transfer_is_counted_once(store: Store) 
     no = approved_and_due(h)
     h.world.inject("agency.register", 1)  # the first attempt never reaches the agency
     h.sync()
-    h.world.pay(no, "300.00")
+    h.world.erp.pay(no, "300.00")
     for _ in range(4):
         h.advance(minutes=15)
         h.sync()
-    case = h.world.cases[h.claim(no)["agency_case_id"]]
-    assert case.balance == h.world.invoice(no).balance == Decimal("700.00")
+    case = h.world.agency.cases[h.claim(no)["agency_case_id"]]
+    assert case.balance == h.world.erp.invoice(no).balance == Decimal("700.00")
 
 
 def test_a_debtors_instalment_equal_to_a_payout_line_is_still_reported(store: Store) -> None:
     h = Harness(store, new_world())  # payouts booked as proposals, not yet approved
     no = approved_and_due(h, behaviour="instalments", instalments=4, pays_after_days=3)
     h.sync()
-    while not h.world.payouts:
+    while not h.world.agency.payouts:
         h.advance(days=1)
         h.sync()
-    payout = next(iter(h.world.payouts.values()))
+    payout = next(iter(h.world.agency.payouts.values()))
     [line] = [ln for ln in payout.lines if ln.kind.value == "principal"]
-    h.world.pay(no, line.amount)  # the debtor pays the creditor the same sum directly
+    h.world.erp.pay(no, line.amount)  # the debtor pays the creditor the same sum directly
     h.advance(minutes=10)
     h.sync()
-    assert [r.reduction.amount for r in h.world.reductions.values()] == [line.amount]
+    assert [r.reduction.amount for r in h.world.agency.reductions.values()] == [line.amount]
 
 
 def test_our_reversal_line_alone_on_a_page_is_known_as_ours(sqlite_store: Store) -> None:

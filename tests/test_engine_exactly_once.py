@@ -49,7 +49,7 @@ def test_same_sync_twice_makes_one_case_per_invoice(store: Store) -> None:
     h.advance(hours=1)
     h.sync()
     assert [h.cases_for(no) for no in nos] == [1, 1, 1]
-    assert h.world.duplicates == 0
+    assert h.world.agency.duplicates == 0
     assert {c["list"] for c in h.claims()} == {"open"}
 
 
@@ -74,7 +74,7 @@ def test_crash_between_agency_accept_and_store_record(store: Store) -> None:
     h.advance(minutes=11)  # past the 10-minute lease: the job is taken up again
     h.sync()
     assert [h.cases_for(no) for no in nos] == [1, 1, 1]
-    assert world.duplicates == 0 and world.registrations == 3
+    assert world.agency.duplicates == 0 and world.agency.registrations == 3
     assert {c["list"] for c in h.claims()} == {"open"}
     with store.session() as s:
         job = s.scalars(select(JobRow).where(JobRow.key == f"case:{first['invoice_id']}")).one()
@@ -92,7 +92,7 @@ def test_transient_agency_errors_are_retried_without_duplicates(store: Store) ->
         h.advance(minutes=30)
         h.sync()
     assert [h.cases_for(no) for no in nos] == [1, 1]
-    assert h.world.duplicates == 0
+    assert h.world.agency.duplicates == 0
 
 
 def test_dead_letter_after_max_attempts_keeps_the_error(store: Store) -> None:
@@ -115,12 +115,12 @@ def test_dry_run_writes_nothing_anywhere(store: Store) -> None:
     h.sync()
     actions.approve(h.ctx(), None)
     h.advance(hours=2)
-    before_world = h.world.model_dump_json()
+    before_world = h.world.snapshot()
     before_claims = h.claims()
     report = h.sync(dry_run=True)
     assert [c["invoice_no"] for c in report.transferred] == [no]
     assert h.claims() == before_claims
-    assert h.world.model_dump_json() == before_world
+    assert h.world.snapshot() == before_world
     with store.session() as s:
         assert s.scalars(select(JobRow)).all() == []
 

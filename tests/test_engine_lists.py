@@ -48,10 +48,10 @@ def test_r1c_waits_for_the_letter_then_the_day_after_its_due_date(store: Store) 
     for _ in range(20):  # the letter goes out 14 days after due (mock schedule), due 14 later
         h.advance(days=1)
         h.sync()
-        if h.world.letters:
+        if h.world.erp.letters:
             break
     assert h.claims() == [], "not ready while the letter is unsent or not yet due"
-    letters = [lt for lt in h.world.letters if lt.kind is LetterKind.DUNNING_LETTER]
+    letters = [lt for lt in h.world.erp.letters if lt.kind is LetterKind.DUNNING_LETTER]
     assert len(letters) == 1
     while h.world.today <= letters[0].due_date:
         assert h.claims() == []
@@ -132,7 +132,7 @@ def test_r6_cancel_refused_once_transferred(h: Harness) -> None:
 
 
 def test_r7_missing_postal_code_named_then_sent_after_the_fix(h: Harness) -> None:
-    h.customer("20", address=h.world.customers["10"].address.model_copy(
+    h.customer("20", address=h.world.erp.customers["10"].address.model_copy(
         update={"postal_code": None}))
     no = h.invoice("20", due_in_days=-3)
     h.sync()
@@ -146,7 +146,7 @@ def test_r7_missing_postal_code_named_then_sent_after_the_fix(h: Harness) -> Non
     assert "postal code is missing" in claim["status"]
     assert [b["invoice_no"] for b in report.blocked] == [no]
     # An address edit does not move the ERP's change time (SPEC §7): still picked up.
-    h.world.set_address("20", postal_code="0155")
+    h.world.erp.set_address("20", postal_code="0155")
     h.advance(hours=1)
     h.sync()
     assert h.claim(no)["list"] == "open"
@@ -177,7 +177,7 @@ def test_r10_collect_enters_draft_at_once(store: Store) -> None:
     h.sync()
     refused = actions.collect(h.ctx(), [no]).refused[no]
     assert "next action 'dunning_letter'" in refused
-    while h.world.invoice(no).next_action.value != "wait":  # the letter is out, not yet due
+    while h.world.erp.invoice(no).next_action.value != "wait":  # the letter is out, not yet due
         h.advance(days=1)
     h.sync()
     assert h.claims() == []
@@ -209,7 +209,7 @@ def test_r11_excluded_customer_never_enters_and_open_claims_stay(h: Harness) -> 
     h.advance(hours=2)
     h.sync()
     assert h.claim(sent)["list"] == "open"
-    h.world.exclude_customer("10")
+    h.world.erp.exclude_customer("10")
     h.advance(hours=1)
     h.sync()
     assert h.claim(sent)["list"] == "open"  # R11: an open case is not touched
@@ -221,9 +221,9 @@ def test_r11_excluded_customer_never_enters_and_open_claims_stay(h: Harness) -> 
 def test_paid_or_deleted_before_transfer_leaves_the_lists(h: Harness) -> None:
     paid, deleted, credited = (h.invoice(due_in_days=-3) for _ in range(3))
     h.sync()
-    h.world.pay(paid, "1000.00")
-    h.world.delete_invoice(deleted)
-    h.world.credit(credited, "1000.00")
+    h.world.erp.pay(paid, "1000.00")
+    h.world.erp.delete_invoice(deleted)
+    h.world.erp.credit(credited, "1000.00")
     h.advance(hours=1)
     h.sync()
     for no in (paid, deleted, credited):
@@ -236,7 +236,7 @@ def test_paid_or_deleted_before_transfer_leaves_the_lists(h: Harness) -> None:
 def test_partial_payment_updates_the_claims_balance(h: Harness) -> None:
     no = h.invoice(due_in_days=-3)
     h.sync()
-    h.world.pay(no, "400.00")
+    h.world.erp.pay(no, "400.00")
     h.advance(hours=1)
     h.sync()
     assert h.claim(no)["balance"] == "600.00"

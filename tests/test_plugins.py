@@ -195,7 +195,7 @@ def test_veto_keeps_a_claim_in_approved_with_the_reason_as_obstacle(
 def test_case_transferred_names_the_agency_case(
         transferred: tuple[Harness, Recorder, str, str]) -> None:
     h, recorder, sent, _ = transferred
-    case = h.world.find_case(h.world.invoice(sent).id)
+    case = h.world.agency.find_case(h.world.erp.invoice(sent).id)
     assert case is not None
     assert recorder.transferred == [(sent, "open", case.id)]
 
@@ -210,10 +210,10 @@ def test_payout_booked_after_the_agency_pays_out(
         if recorder.payouts:
             break
     ((link, payout),) = recorder.payouts
-    (agency_payout,) = h.world.payouts.values()
+    (agency_payout,) = h.world.agency.payouts.values()
     assert link == "test"
     assert payout["id"] == agency_payout.id and payout["state"] == "proposal"
-    voucher = h.world.find_voucher(voucher_reference(agency_payout.id))
+    voucher = h.world.erp.find_voucher(voucher_reference(agency_payout.id))
     assert voucher is not None and payout["voucher_id"] == voucher.id
-    assert {line["reference"] for line in payout["lines"]} == {h.world.invoice(sent).id}
+    assert {line["reference"] for line in payout["lines"]} == {h.world.erp.invoice(sent).id}
     assert (sent, "open", "archived", "test") in recorder.moved

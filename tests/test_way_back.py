@@ -31,7 +31,7 @@ def world_with_extras() -> World:
     for number, name in (("7", "Vik Maling AS"), ("8", "Kyst Auto AS"), ("9", "Dal Vekst AS")):
         world.add_customer(number, name, organization_number="923609016",
                            address=FULL_ADDRESS, behaviour="never")
-        world.add_invoice(number, "1800.00", invoice_no=f"4000{number}",
+        world.erp.add_invoice(number, "1800.00", invoice_no=f"4000{number}",
                           invoice_date=world.today - timedelta(days=30),
                           due_date=world.today - timedelta(days=10))
     return world
@@ -46,9 +46,9 @@ def send_everything(h: Harness) -> None:
 
 
 def accountant_approves(world: World) -> None:
-    for voucher in list(world.vouchers.values()):
+    for voucher in list(world.erp.vouchers.values()):
         if not voucher.posted and voucher.origin == "import":
-            world.approve_proposal(voucher.id)
+            world.erp.approve_proposal(voucher.id)
 
 
 def run_days(h: Harness, days: int, step: timedelta, syncs_per_step: int,
@@ -67,12 +67,12 @@ def run_days(h: Harness, days: int, step: timedelta, syncs_per_step: int,
 def do(h: Harness, what: str) -> None:
     """The creditor's own actions during the run."""
     if what == "direct payment":
-        h.world.pay("40005", "1000.00")
+        h.world.erp.pay("40005", "1000.00")
     elif what == "write off":
-        h.world.write_off(["40002"], h.world.today, account="7830",
+        h.world.erp.write_off(["40002"], h.world.today, account="7830",
                           description="Customer declared unable to pay")
     elif what == "credit":
-        h.world.credit("40007", "1800.00")
+        h.world.erp.credit("40007", "1800.00")
     elif what == "withdraw":
         outcome = actions.at_agency(h.ctx(), "withdraw", [h.claim("40008")["id"]])
         assert outcome.ok, outcome.refused
@@ -96,7 +96,7 @@ def check_round_trip(store: Store, step: timedelta, syncs: int) -> None:
     world = h.world
     send_everything(h)
     run_days(h, DAYS, step, syncs, EVENTS)
-    world.make_payout()  # pay out what was collected after the last Monday
+    world.agency.make_payout()  # pay out what was collected after the last Monday
     h.sync()
     accountant_approves(world)
     h.advance(hours=1)
@@ -105,7 +105,7 @@ def check_round_trip(store: Store, step: timedelta, syncs: int) -> None:
     # Every outcome, with the agency's remaining principal (R9).
     with store.session() as s:
         claims = {c.invoice_no: c for c in s.scalars(select(ClaimRow))}
-    cases = {c.reference: c for c in world.cases.values()}
+    cases = {c.reference: c for c in world.agency.cases.values()}
     outcomes = {claim.outcome for claim in claims.values()}
     assert outcomes == {"paid", "partly_paid", "unresolved", "withdrawn", "credited"}
     for claim in claims.values():
@@ -117,11 +117,11 @@ def check_round_trip(store: Store, step: timedelta, syncs: int) -> None:
             "Closed by the agency" in line for line in h.history(claim.id))
 
     # R13: each payout booked exactly once, marked booked once, every voucher balanced.
-    assert world.payouts and all(p.accounting_id for p in world.payouts.values())
-    assert set(world.payouts_booked.values()) == {1}
-    assert world.duplicate_vouchers == 0 and world.duplicates == 0
-    imported = [v for v in world.vouchers.values() if v.origin == "import"]
-    assert len(imported) == len(world.payouts)
+    assert world.agency.payouts and all(p.accounting_id for p in world.agency.payouts.values())
+    assert set(world.agency.payouts_booked.values()) == {1}
+    assert world.erp.duplicate_vouchers == 0 and world.agency.duplicates == 0
+    imported = [v for v in world.erp.vouchers.values() if v.origin == "import"]
+    assert len(imported) == len(world.agency.payouts)
     for voucher in imported:
         debits = sum((ln.amount for ln in voucher.lines if ln.amount > 0), Decimal(0))
         credits = -sum((ln.amount for ln in voucher.lines if ln.amount < 0), Decimal(0))
@@ -139,15 +139,15 @@ def check_round_trip(store: Store, step: timedelta, syncs: int) -> None:
         assert booked.get(claim.invoice_no, Decimal(0)) == cases[claim.invoice_id].paid_principal
 
     # SPEC §4: the direct payment reported once; the agency's payouts never reported back.
-    reported = [r.reduction for r in world.reductions.values()]
+    reported = [r.reduction for r in world.agency.reductions.values()]
     payments = [r for r in reported if r.kind is LedgerKind.PAYMENT]
     assert [(r.amount, r.invoice_reference) for r in payments] == [
-        (Decimal("1000.00"), world.invoice("40005").id)]
-    assert world.duplicate_reductions == 0
-    own = {e.id for e in world.ledger if (e.external_reference or "").startswith("payout:")}
+        (Decimal("1000.00"), world.erp.invoice("40005").id)]
+    assert world.agency.duplicate_reductions == 0
+    own = {e.id for e in world.erp.ledger if (e.external_reference or "").startswith("payout:")}
     assert own, "approved proposals put the payouts on the customer ledger"
     assert not any(r.reference.split(":", 1)[1] in own for r in reported)
-    assert cases[world.invoice("40005").id].reduced_by_payment == Decimal("1000.00")
+    assert cases[world.erp.invoice("40005").id].reduced_by_payment == Decimal("1000.00")
 
     # R12: written off in the ERP, collected later, the reversal proposed and flagged.
     written = claims["40002"]
@@ -160,7 +160,7 @@ def check_round_trip(store: Store, step: timedelta, syncs: int) -> None:
 
     # R8: the ERP shows the agency's last status per case.
     for claim in claims.values():
-        shown = world.case_status[claim.invoice_id]
+        shown = world.erp.case_status[claim.invoice_id]
         assert shown.closed and shown.status_text == claim.status
 
 
@@ -194,37 +194,37 @@ def test_crash_between_erp_accepting_the_voucher_and_the_store_recording_it(
             h.sync()
         except Crash:
             crashed = True
-        if world.payouts_booked:
+        if world.agency.payouts_booked:
             break
-    assert crashed and world.payouts
+    assert crashed and world.agency.payouts
     h.advance(hours=1)
     h.sync()
-    booked = [p for p in world.payouts.values() if p.accounting_id]
+    booked = [p for p in world.agency.payouts.values() if p.accounting_id]
     assert booked
     for payout in booked:
-        vouchers = [v for v in world.vouchers.values() if v.reference == f"payout:{payout.id}"]
+        vouchers = [v for v in world.erp.vouchers.values() if v.reference == f"payout:{payout.id}"]
         assert len(vouchers) == 1
         assert payout.accounting_id == vouchers[0].id
-    assert world.duplicate_vouchers == 0
-    assert set(world.payouts_booked.values()) == {1}
+    assert world.erp.duplicate_vouchers == 0
+    assert set(world.agency.payouts_booked.values()) == {1}
 
 
 def test_pause_resume_withdraw_on_the_mock(store: Store) -> None:
     h = Harness(store, world_with_extras())
     send_everything(h)
     claim_id = h.claim("40005")["id"]
-    case = h.world.case(h.claim("40005")["agency_case_id"])
+    case = h.world.agency.case(h.claim("40005")["agency_case_id"])
     assert actions.at_agency(h.ctx(), "pause", [claim_id]).done == [claim_id]
     days_before = case.days
     h.advance(days=5)
     h.sync()
-    assert h.world.case(case.id).days == days_before
+    assert h.world.agency.case(case.id).days == days_before
     with store.session() as s:
         assert s.get(ClaimRow, claim_id).paused  # type: ignore[union-attr]
     assert actions.at_agency(h.ctx(), "resume", [claim_id]).done == [claim_id]
     h.advance(days=2)
     h.sync()
-    assert h.world.case(case.id).days > days_before
+    assert h.world.agency.case(case.id).days > days_before
     assert actions.at_agency(h.ctx(), "withdraw", [claim_id]).done == [claim_id]
     claim = h.claim("40005")
     assert claim["list"] == "archived"
@@ -250,4 +250,4 @@ def test_without_the_capability_a_plain_message_and_nothing_done(store: Store) -
         assert not outcome.ok and outcome.done == []
         reason = outcome.refused[str(claim_id)]
         assert f"cannot {action}" in reason and h.agency.portal in reason
-    assert not h.world.case(h.claim("40005")["agency_case_id"]).paused
+    assert not h.world.agency.case(h.claim("40005")["agency_case_id"]).paused

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -21,8 +20,9 @@ from connector.domain import AgencyCase, CaseRequest, CaseUpdate, ClaimReduction
 from connector.errors import CaseRejected, Unsupported
 from connector.ports import Capability, Page, parse_page
 from connector.rules import AgencyRequirements
+from connector_adapters.mock.agency_world import AGENCY_CAPABILITIES, MockCase
 from connector_adapters.mock.norway import valid_org_number
-from connector_adapters.mock.world import AGENCY_CAPABILITIES, MockCase, World
+from connector_adapters.mock.world import World
 
 T = TypeVar("T", bound=BaseModel)
 NEW_CASE_STATUS = "Registered: collection notice will be sent"
@@ -64,37 +64,36 @@ class MockAgency:
     """An ``AgencyAdapter`` over a World; counts a repeated reference as a duplicate case.
 
     ``capabilities`` narrows what the API offers (default: the world's
-    ``agency_capabilities``, else all the mock can); what is off raises ``Unsupported``.
+    agency ``capabilities``, else all the mock can); what is off raises ``Unsupported``.
     """
 
     capabilities: frozenset[Capability] = AGENCY_CAPABILITIES
     requirements = AgencyRequirements(currencies=frozenset({"NOK"}))
     portal = "the mock agency's customer web"
 
-    def __init__(self, world: World, path: Path | None = None,
-                 capabilities: Iterable[Capability | str] | None = None,
+    def __init__(self, world: World, capabilities: Iterable[Capability | str] | None = None,
                  page_size: int = DEFAULT_PAGE_SIZE) -> None:
         self.world = world
-        self.path = path
+        self.side = world.agency
         self.page_size = page_size
-        if capabilities is None and world.agency_capabilities is not None:
-            capabilities = world.agency_capabilities
+        if capabilities is None and self.side.capabilities is not None:
+            capabilities = self.side.capabilities
         if capabilities is not None:
             self.capabilities = agency_capabilities(capabilities)
 
     def find_case(self, reference: str) -> AgencyCase | None:
-        self.world.trip("agency.find_case")
-        case = self.world.find_case(reference)
+        self.side.trip("agency.find_case")
+        case = self.side.find_case(reference)
         return _answer(case) if case else None
 
     def register_case(self, request: CaseRequest) -> AgencyCase:
         """Register blindly, as a real agency does: idempotency is the caller's job."""
-        self.world.trip("agency.register")
+        self.side.trip("agency.register")
         problems = self.problems(request)
         if problems:
             raise CaseRejected("; ".join(reason for _, reason in problems), problems[0][0])
-        case = self.world.open_case(request, NEW_CASE_STATUS)
-        self.world.trip("agency.register.lost_reply")
+        case = self.side.open_case(request, NEW_CASE_STATUS)
+        self.side.trip("agency.register.lost_reply")
         return _answer(case)
 
     def problems(self, request: CaseRequest) -> list[tuple[str, str]]:
@@ -107,7 +106,7 @@ class MockAgency:
         if request.due_date < request.invoice_date:
             found.append(("due_date", f"{invoice}: due date {request.due_date} is before the "
                                       f"invoice date {request.invoice_date}"))
-        elif request.due_date >= self.world.today:
+        elif request.due_date >= self.side.today:
             found.append(("due_date", f"{invoice} is not overdue: due {request.due_date}"))
         if request.amount <= 0 or request.balance <= 0:
             found.append(("amount", f"{invoice}: amount and balance must be above 0 "
@@ -139,9 +138,9 @@ class MockAgency:
     def changes(self, changed_since: datetime | None) -> Iterator[Page[CaseUpdate]]:
         """Cases changed strictly after the cursor, oldest change first, with full history.
         (Interest accruing overnight does not count as a change.)"""
-        self.world.trip("agency.changes")
+        self.side.trip("agency.changes")
         chosen = sorted(
-            (c for c in self.world.cases.values()
+            (c for c in self.side.cases.values()
              if changed_since is None or c.changed_at > changed_since),
             key=lambda c: c.changed_at,
         )
@@ -149,43 +148,43 @@ class MockAgency:
 
     def payouts(self) -> Iterator[Page[Payout]]:
         """Payouts not yet marked booked, oldest first."""
-        self.world.trip("agency.payouts")
-        chosen = sorted((p for p in self.world.payouts.values() if p.accounting_id is None),
+        self.side.trip("agency.payouts")
+        chosen = sorted((p for p in self.side.payouts.values() if p.accounting_id is None),
                         key=lambda p: p.changed_at)
         return self._pages(Payout, "payout", [p.payout().model_dump() for p in chosen])
 
     def mark_booked(self, payout_id: str, accounting_id: str) -> None:
-        self.world.trip("agency.mark_booked")
-        self.world.mark_booked(payout_id, accounting_id)
-        self.world.trip("agency.mark_booked.lost_reply")
+        self.side.trip("agency.mark_booked")
+        self.side.mark_booked(payout_id, accounting_id)
+        self.side.trip("agency.mark_booked.lost_reply")
 
     def reduction_reported(self, reference: str) -> bool:
-        self.world.trip("agency.reduction_reported")
-        return reference in self.world.reductions
+        self.side.trip("agency.reduction_reported")
+        return reference in self.side.reductions
 
     def report_reduction(self, reduction: ClaimReduction) -> None:
         """Reduce the principal; a reference reported before is counted and ignored."""
         need = (Capability.DIRECT_PAYMENTS if reduction.kind is LedgerKind.PAYMENT
                 else Capability.CREDIT_NOTES)
         self._can(need)
-        self.world.trip("agency.report_reduction")
-        self.world.report_reduction(reduction)
-        self.world.trip("agency.report_reduction.lost_reply")
+        self.side.trip("agency.report_reduction")
+        self.side.report_reduction(reduction)
+        self.side.trip("agency.report_reduction.lost_reply")
 
     def pause(self, case_id: str) -> CaseUpdate:
         self._can(Capability.PAUSE)
-        self.world.trip("agency.pause")
-        return _update(self.world.pause_case(case_id))
+        self.side.trip("agency.pause")
+        return _update(self.side.pause_case(case_id))
 
     def resume(self, case_id: str) -> CaseUpdate:
         self._can(Capability.RESUME)
-        self.world.trip("agency.resume")
-        return _update(self.world.resume_case(case_id))
+        self.side.trip("agency.resume")
+        return _update(self.side.resume_case(case_id))
 
     def withdraw(self, case_id: str) -> CaseUpdate:
         self._can(Capability.WITHDRAW)
-        self.world.trip("agency.withdraw")
-        return _update(self.world.withdraw_case(case_id))
+        self.side.trip("agency.withdraw")
+        return _update(self.side.withdraw_case(case_id))
 
     def _can(self, capability: Capability) -> None:
         if capability not in self.capabilities:
@@ -199,8 +198,7 @@ class MockAgency:
             yield parse_page(model, resource, raws[start:start + size], key_field)
 
     def close(self) -> None:
-        if self.path is not None:
-            self.world.save(self.path)
+        """Nothing to save: the mock agency stores every write as it takes it."""
 
 
 def _answer(case: MockCase) -> AgencyCase:

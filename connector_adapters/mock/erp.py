@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -28,24 +27,25 @@ from connector.domain import (
     VoucherReceipt,
 )
 from connector.ports import Capability, Page, parse_page
-from connector_adapters.mock.world import MockInvoice, MockVoucher, World, WorldClock, parse_date
+from connector_adapters.mock.erp_world import MockInvoice, MockVoucher
+from connector_adapters.mock.state import parse_date
+from connector_adapters.mock.world import World, WorldClock
 
 T = TypeVar("T", bound=BaseModel)
 DEFAULT_PAGE_SIZE = 500
 
 
 class MockErp:
-    """An ``ErpAdapter`` over a World; ``close`` saves the world when it has a file."""
+    """An ``ErpAdapter`` over the ERP side of a World (its clock is the world's)."""
 
     capabilities: frozenset[Capability] = frozenset({
         Capability.STATUS_WRITEBACK, Capability.VOUCHERS, Capability.PROPOSALS,
         Capability.WRITE_OFFS,
     })
 
-    def __init__(self, world: World, path: Path | None = None,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+    def __init__(self, world: World, page_size: int = DEFAULT_PAGE_SIZE) -> None:
         self.world = world
-        self.path = path
+        self.side = world.erp
         self.page_size = page_size
 
     @property
@@ -54,52 +54,52 @@ class MockErp:
         return self.world.clock
 
     def company(self) -> Company:
-        self.world.trip("erp.company")
-        return self.world.company
+        self.side.trip("erp.company")
+        return self.side.company
 
     def customers(self, changed_since: datetime | None) -> Iterator[Page[Customer]]:
-        self.world.trip("erp.customers")
-        return self._pages(Customer, "customer", self.world.customers.values(),
+        self.side.trip("erp.customers")
+        return self._pages(Customer, "customer", self.side.customers.values(),
                            changed_since, _customer_raw)
 
     def customers_by_number(self, numbers: Sequence[str]) -> list[Customer]:
-        self.world.trip("erp.customers_by_number")
-        found = [self.world.customers[n] for n in numbers if n in self.world.customers]
+        self.side.trip("erp.customers_by_number")
+        found = [self.side.customers[n] for n in numbers if n in self.side.customers]
         return parse_page(Customer, "customer", [_customer_raw(c) for c in found]).items
 
     def invoices(self, changed_since: datetime | None) -> Iterator[Page[Invoice]]:
         """Invoices and credit notes, hiding those dated after today (not issued yet)."""
-        self.world.trip("erp.invoices")
-        today = self.world.today
-        issued = [i for i in self.world.invoices.values() if not _future(i, today)]
+        self.side.trip("erp.invoices")
+        today = self.side.today
+        issued = [i for i in self.side.invoices.values() if not _future(i, today)]
         return self._pages(Invoice, "invoice", issued, changed_since,
                            lambda i: i.model_dump(exclude={"credits"}))
 
     def letters(self, changed_since: datetime | None) -> Iterator[Page[ReminderLetter]]:
-        self.world.trip("erp.letters")
-        return self._pages(ReminderLetter, "letter", self.world.letters, changed_since,
+        self.side.trip("erp.letters")
+        return self._pages(ReminderLetter, "letter", self.side.letters, changed_since,
                            lambda letter: letter.model_dump())
 
     def ledger(self, changed_since: datetime | None) -> Iterator[Page[LedgerEntry]]:
         """Payments, credit notes, write-offs and posted voucher lines matched to invoices."""
-        self.world.trip("erp.ledger")
-        return self._pages(LedgerEntry, "ledger entry", self.world.ledger, changed_since,
+        self.side.trip("erp.ledger")
+        return self._pages(LedgerEntry, "ledger entry", self.side.ledger, changed_since,
                            lambda entry: entry.model_dump(exclude={"invoice_no"}))
 
     def write_status(self, statuses: Sequence[CaseStatus]) -> None:
-        self.world.trip("erp.write_status")
-        self.world.write_status(list(statuses))
+        self.side.trip("erp.write_status")
+        self.side.write_status(list(statuses))
 
     def find_voucher(self, reference: str) -> VoucherReceipt | None:
-        self.world.trip("erp.find_voucher")
-        voucher = self.world.find_voucher(reference)
+        self.side.trip("erp.find_voucher")
+        voucher = self.side.find_voucher(reference)
         return _receipt(voucher) if voucher else None
 
     def post_voucher(self, voucher: Voucher) -> VoucherReceipt:
         """Post or propose; a taken reference raises UserError (and is counted)."""
-        self.world.trip("erp.post_voucher")
-        record = self.world.post_voucher(voucher)
-        self.world.trip("erp.post_voucher.lost_reply")
+        self.side.trip("erp.post_voucher")
+        record = self.side.post_voucher(voucher)
+        self.side.trip("erp.post_voucher.lost_reply")
         return _receipt(record)
 
     def _pages(self, model: type[T], resource: str, records: Iterable[Any],
@@ -115,13 +115,11 @@ class MockErp:
             yield parse_page(model, resource, [raw(r) for r in chosen[start:start + size]])
 
     def close(self) -> None:
-        if self.path is not None:
-            self.world.save(self.path)
+        """Nothing to save: the mock ERP stores every write as it takes it."""
 
 
 def _customer_raw(customer: Any) -> dict[str, Any]:
-    return customer.model_dump(
-        exclude={"behaviour", "pays_after_days", "instalments"})
+    return customer.model_dump()
 
 
 def _receipt(voucher: MockVoucher) -> VoucherReceipt:

@@ -84,8 +84,7 @@ def generate_world(seed: int, customers: int = 60, start: datetime | None = None
     falling due as days pass. Letters the flow would already have sent are backdated.
     """
     rng = random.Random(seed)
-    world = World(now=start or default_start(), seed=seed, company=COMPANY,
-                  last_invoice_no=100000)
+    world = World.new(start or default_start(), COMPANY, seed=seed, last_invoice_no=100000)
     today = world.today
     setups = [_SETUP_CYCLE[i % len(_SETUP_CYCLE)] for i in range(customers)]
     rng.shuffle(setups)
@@ -115,7 +114,7 @@ def generate_world(seed: int, customers: int = 60, start: datetime | None = None
     collectable = [i for i in range(customers) if i not in excluded | eur]
     for i in _pick(agency_rng, len(collectable), 0.02) if collectable else ():
         _old_invoice(world, agency_rng, str(10001 + collectable[i]), today)
-    world.settle()
+    world.erp.settle()
     return world
 
 
@@ -124,7 +123,7 @@ def _old_invoice(world: World, rng: random.Random, customer_no: str, today: date
     agency's commission (registered more than 90 days after its due date)."""
     due = today - timedelta(days=rng.randint(100, 180))
     amount = to_money(Decimal(rng.randint(800, 9000)))
-    world.add_invoice(customer_no, amount, invoice_date=due - timedelta(days=14), due_date=due)
+    world.erp.add_invoice(customer_no, amount, invoice_date=due - timedelta(days=14), due_date=due)
 
 
 def _pick(rng: random.Random, n: int, share: float) -> set[int]:
@@ -172,9 +171,9 @@ def _invoice(world: World, rng: random.Random, customer_no: str, today: date,
         balance = to_money(amount * Decimal(rng.choice((25, 50, 75))) / 100)
     else:
         balance = amount
-    invoice = world.add_invoice(customer_no, amount, invoice_date=issued, due_date=due,
+    invoice = world.erp.add_invoice(customer_no, amount, invoice_date=issued, due_date=due,
                                 balance=balance, currency=currency)
     if issued <= today and balance > 0 and rng.random() < 0.02:
-        world.credit(invoice.invoice_no, balance if rng.random() < 0.5 else balance / 2)
+        world.erp.credit(invoice.invoice_no, balance if rng.random() < 0.5 else balance / 2)
     elif issued <= today and rng.random() < 0.005:
-        world.delete_invoice(invoice.invoice_no)
+        world.erp.delete_invoice(invoice.invoice_no)

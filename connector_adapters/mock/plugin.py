@@ -1,8 +1,9 @@
-"""Registers the mock ERP and agency, and keeps one World per file for the whole process.
+"""Registers the mock ERP and agency, and keeps one open World per folder in a process.
 
-Both adapters of a link must act on the same World object (a case the agency registers and
-the invoice the ERP shows live in one state), so factories share an open-worlds cache keyed
-by the world file. The CLI uses ``open_world`` / ``reset_world`` for ``connector mock``.
+Every process that opens a world's folder sees the same state (each side's SQLite file is
+shared, see ``state``); within a process the adapters of a link also share the objects, so
+a write by one is seen by the other without a look at the file. The CLI uses
+``open_world`` / ``reset_world`` for ``connector mock``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from connector import hookimpl
-from connector.errors import ConfigError
+from connector.errors import ConfigError, UserError
 from connector.ports import AdapterContext
 from connector.registry import Register
 from connector_adapters.mock.agency import DEFAULT_PAGE_SIZE as AGENCY_PAGE_SIZE
@@ -20,28 +21,36 @@ from connector_adapters.mock.agency import MockAgency, agency_capabilities
 from connector_adapters.mock.erp import DEFAULT_PAGE_SIZE, MockErp
 from connector_adapters.mock.world import World
 
-DEFAULT_WORLD_FILE = "mock-world.json"
+DEFAULT_WORLD = "mock-world"
 _open: dict[Path, World] = {}
 
 
 def world_path(settings: Mapping[str, Any], context: AdapterContext) -> Path:
-    """``settings["world"]`` (default mock-world.json), relative to the link's state folder."""
-    return (context.state_dir / str(settings.get("world", DEFAULT_WORLD_FILE))).resolve()
+    """``settings["world"]`` (default mock-world), a folder relative to the link's state
+    folder."""
+    return (context.state_dir / str(settings.get("world", DEFAULT_WORLD))).resolve()
 
 
 def open_world(path: Path) -> World:
-    """The world in ``path``, already open in this process or loaded; empty if no file yet."""
+    """The world in folder ``path``, already open in this process or opened now; an empty
+    one if nothing is stored there yet."""
     path = path.resolve()
     if path not in _open:
-        _open[path] = World.load(path) if path.exists() else World.empty()
+        try:
+            _open[path] = World.open(path)
+        except UserError as exc:
+            raise ConfigError(str(exc)) from None
     return _open[path]
 
 
 def reset_world(path: Path, world: World) -> World:
-    """Make ``world`` the one in ``path``, for this process and on disk."""
+    """Make ``world`` the one in folder ``path``, for this process and on disk."""
     path = path.resolve()
+    old = _open.pop(path, None)
+    if old is not None and old is not world:
+        old.close()
+    world.bind(path)
     _open[path] = world
-    world.save(path)
     return world
 
 
@@ -66,7 +75,7 @@ def erp_factory(settings: Mapping[str, Any], context: AdapterContext) -> MockErp
     _check(settings, {"world", "page_size"}, "erp")
     page_size = _page_size(settings, DEFAULT_PAGE_SIZE, "erp")
     path = world_path(settings, context)
-    return MockErp(open_world(path), path, page_size)
+    return MockErp(open_world(path), page_size)
 
 
 def agency_factory(settings: Mapping[str, Any], context: AdapterContext) -> MockAgency:
@@ -83,7 +92,7 @@ def agency_factory(settings: Mapping[str, Any], context: AdapterContext) -> Mock
         except ValueError as exc:
             raise ConfigError(f"mock agency settings: {exc}") from None
     path = world_path(settings, context)
-    return MockAgency(open_world(path), path, capabilities, page_size)
+    return MockAgency(open_world(path), capabilities, page_size)
 
 
 @hookimpl

@@ -18,6 +18,7 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Field,
     ValidationError,
     field_validator,
     model_validator,
@@ -26,8 +27,11 @@ from pydantic import (
 from connector.domain import Company, DunningSetup, LetterKind, Money
 from connector.errors import ConfigError, UserError
 from connector.ports import Capability
+from connector_adapters.mock.agency_world import valid_agency_capabilities
 from connector_adapters.mock.collection import Behaviour
-from connector_adapters.mock.world import MockCustomer, World, parse_date, valid_agency_capabilities
+from connector_adapters.mock.erp_world import MockCustomer
+from connector_adapters.mock.state import parse_date
+from connector_adapters.mock.world import World
 
 Fail = Callable[[str, str], ConfigError]
 """Builds the error for a field path and a message, with the file name in front."""
@@ -70,11 +74,16 @@ class ScenarioCompany(_Section):
 
 
 class ScenarioCustomer(MockCustomer):
-    """A customer card as a scenario gives it: the world assigns the id and change time."""
+    """A customer card as a scenario gives it, with the debtor's script at the agency: the
+    world assigns the id and change time."""
 
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
     id: str = ""
     changed_at: AwareDatetime = datetime(1970, 1, 1, tzinfo=UTC)
+    behaviour: Behaviour | None = None
+    pays_after_days: int | None = Field(default=None, ge=1)
+    instalments: int | None = Field(default=None, ge=2, le=24)
+    """As in DebtorScript, which checks them again when the world is built."""
 
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioCustomer:
@@ -153,24 +162,24 @@ def _where(loc: tuple[int | str, ...]) -> str:
 
 
 def _build(scenario: Scenario, source: str) -> World:
-    world = World(now=scenario.world.start, seed=scenario.world.seed,
-                  company=Company(**scenario.company.model_dump()),
-                  agency_passes_fees=scenario.world.agency_passes_fees,
-                  agency_capabilities=scenario.world.agency_capabilities)
+    world = World.new(scenario.world.start, Company(**scenario.company.model_dump()),
+                      seed=scenario.world.seed,
+                      agency_passes_fees=scenario.world.agency_passes_fees,
+                      agency_capabilities=scenario.world.agency_capabilities)
     today = world.today
 
     def fail(where: str, message: str) -> ConfigError:
         return ConfigError(f"{source}: {where}: {message}")
 
     for i, customer in enumerate(scenario.customers):
-        if customer.number in world.customers:
+        if customer.number in world.erp.customers:
             raise fail(f"customers[{i}].number", f"customer {customer.number} is listed twice")
         world.add_customer(**customer.model_dump(exclude={"id", "changed_at"}))
     for i, spec in enumerate(scenario.invoices):
         where = f"invoices[{i}]"
-        if spec.invoice_no is not None and spec.invoice_no in world.invoices:
+        if spec.invoice_no is not None and spec.invoice_no in world.erp.invoices:
             raise fail(f"{where}.invoice_no", f"invoice {spec.invoice_no} is listed twice")
-        if spec.customer_no not in world.customers and not spec.malformed:
+        if spec.customer_no not in world.erp.customers and not spec.malformed:
             raise fail(f"{where}.customer_no", f"no customer {spec.customer_no} in [[customers]]"
                        " (set malformed = true to stage an unknown customer)")
         issued = _day(fail, f"{where}.invoice", spec.invoice_date, spec.invoice_in_days, today,
@@ -181,16 +190,16 @@ def _build(scenario: Scenario, source: str) -> World:
                               "before it)")
         if issued is None and isinstance(due, date):
             issued = due - timedelta(days=14)
-        invoice = world.add_invoice(
+        invoice = world.erp.add_invoice(
             spec.customer_no, spec.amount, invoice_no=spec.invoice_no, invoice_date=issued,
             due_date=due, balance=spec.balance, currency=spec.currency, kid=spec.kid,
             collect_requested=spec.collect_requested,
         )
         if spec.deleted:
-            world.delete_invoice(invoice.invoice_no)
+            world.erp.delete_invoice(invoice.invoice_no)
     for i, letter in enumerate(scenario.letters):
         where = f"letters[{i}]"
-        if letter.invoice_no not in world.invoices:
+        if letter.invoice_no not in world.erp.invoices:
             raise fail(f"{where}.invoice_no", f"no invoice {letter.invoice_no} in [[invoices]]")
         sent = _day(fail, f"{where}.sent", letter.sent_on, letter.sent_in_days, today, False)
         if not isinstance(sent, date):
@@ -198,10 +207,10 @@ def _build(scenario: Scenario, source: str) -> World:
         if sent > today:
             raise fail(f"{where}.sent_on", f"{sent} is after the start day {today}")
         due = _day(fail, f"{where}.due", letter.due_date, letter.due_in_days, today, False)
-        world.add_letter(letter.invoice_no, letter.kind, sent,
+        world.erp.add_letter(letter.invoice_no, letter.kind, sent,
                          due if isinstance(due, date) else None)
     if scenario.world.backfill:
-        world.settle()
+        world.erp.settle()
     return world
 
 

@@ -54,8 +54,8 @@ def test_a_complete_case_is_registered_and_found(world: World) -> None:
     case = agency.register_case(request())
     assert agency.find_case("case:1") == case
     assert agency.find_case("case:2") is None
-    assert world.registrations == 1 and world.duplicates == 0
-    assert world.cases[case.id].request.debtor.name == "Fjordkraft Rør AS"
+    assert world.agency.registrations == 1 and world.agency.duplicates == 0
+    assert world.agency.cases[case.id].request.debtor.name == "Fjordkraft Rør AS"
 
 
 def test_a_person_needs_no_organisation_number(world: World) -> None:
@@ -87,7 +87,7 @@ def test_each_missing_or_bad_field_is_named(
         MockAgency(world).register_case(request(**changes))
     assert rejected.value.field == field
     assert words in rejected.value.reason
-    assert world.registrations == 0 and world.cases == {}
+    assert world.agency.registrations == 0 and world.agency.cases == {}
 
 
 def test_every_problem_is_listed_at_once(world: World) -> None:
@@ -103,7 +103,7 @@ def test_a_second_registration_of_a_reference_is_a_duplicate(world: World) -> No
     first = agency.register_case(request("case:7"))
     second = agency.register_case(request("case:7"))
     assert first.id != second.id
-    assert world.registrations == 2 and world.duplicates == 1
+    assert world.agency.registrations == 2 and world.agency.duplicates == 1
     assert agency.find_case("case:7") == first
 
 
@@ -113,9 +113,9 @@ def test_register_fails_n_times_then_succeeds(world: World) -> None:
     for _ in range(2):
         with pytest.raises(TransientError):
             agency.register_case(request())
-    assert world.cases == {}
+    assert world.agency.cases == {}
     agency.register_case(request())
-    assert world.registrations == 1 and world.duplicates == 0
+    assert world.agency.registrations == 1 and world.agency.duplicates == 0
 
 
 def test_a_lost_reply_leaves_the_case_registered_for_find_case(world: World) -> None:
@@ -124,7 +124,7 @@ def test_a_lost_reply_leaves_the_case_registered_for_find_case(world: World) -> 
     with pytest.raises(TransientError):
         agency.register_case(request("case:9"))
     found = agency.find_case("case:9")
-    assert found is not None and world.registrations == 1
+    assert found is not None and world.agency.registrations == 1
     world.inject("agency.find_case")
     with pytest.raises(TransientError):
         agency.find_case("case:9")

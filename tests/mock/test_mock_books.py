@@ -19,7 +19,8 @@ from connector.domain import (
 from connector.errors import TransientError, UserError
 from connector.ports import Capability, ErpAdapter
 from connector_adapters.mock.erp import MockErp
-from connector_adapters.mock.world import MockInvoice, World
+from connector_adapters.mock.erp_world import MockInvoice
+from connector_adapters.mock.world import World
 
 if TYPE_CHECKING:
     from tests.mock.conftest import Day
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def invoice(world: World, day: Day) -> MockInvoice:
-    return world.add_invoice("10001", "1000.00", due_date=day(-30))
+    return world.erp.add_invoice("10001", "1000.00", due_date=day(-30))
 
 
 def payout_voucher(invoice: MockInvoice, reference: str = "payout:S1",
@@ -62,9 +63,9 @@ def test_it_offers_the_books_and_conforms(world: World) -> None:
 def test_payments_and_credit_notes_show_on_the_ledger(world: World,
                                                       invoice: MockInvoice) -> None:
     erp = MockErp(world)
-    world.pay(invoice.invoice_no, "100.00")
+    world.erp.pay(invoice.invoice_no, "100.00")
     cursor = world.now
-    world.credit(invoice.invoice_no, "250.00")
+    world.erp.credit(invoice.invoice_no, "250.00")
 
     payment, credit = entries(erp)
     assert (payment.kind, payment.amount, payment.invoice_id) == (
@@ -99,7 +100,7 @@ def test_a_second_voucher_with_a_reference_is_refused_and_counted(
     for kind in (VoucherKind.PROPOSAL, VoucherKind.POSTED):
         with pytest.raises(UserError, match="'payout:S1' exists already"):
             erp.post_voucher(payout_voucher(invoice, kind=kind))
-    assert world.duplicate_vouchers == 2 and len(world.vouchers) == 1
+    assert world.erp.duplicate_vouchers == 2 and len(world.erp.vouchers) == 1
     assert invoice.balance == Decimal("1000.00") and entries(erp) == []
 
 
@@ -124,7 +125,7 @@ def test_bad_vouchers_are_refused(world: World, invoice: MockInvoice,
                       description="x", lines=lines)
     with pytest.raises(UserError, match=words):
         MockErp(world).post_voucher(voucher)
-    assert world.vouchers == {} and world.duplicate_vouchers == 0
+    assert world.erp.vouchers == {} and world.erp.duplicate_vouchers == 0
 
 
 def test_a_proposal_reaches_the_ledger_only_when_approved(world: World,
@@ -134,29 +135,29 @@ def test_a_proposal_reaches_the_ledger_only_when_approved(world: World,
     assert receipt.kind is VoucherKind.PROPOSAL
     assert entries(erp) == [] and invoice.balance == Decimal("1000.00")
 
-    world.approve_proposal(receipt.id)
+    world.erp.approve_proposal(receipt.id)
 
     assert erp.find_voucher("payout:S1") == receipt.model_copy(update={"kind":
                                                                         VoucherKind.POSTED})
     (entry,) = entries(erp)
     assert entry.external_reference == "payout:S1" and invoice.balance == Decimal("400.00")
     with pytest.raises(UserError, match="posted already"):
-        world.approve_proposal(receipt.id)
+        world.erp.approve_proposal(receipt.id)
 
 
 def test_a_discarded_proposal_frees_its_reference(world: World, invoice: MockInvoice) -> None:
     erp = MockErp(world)
     receipt = erp.post_voucher(payout_voucher(invoice, kind=VoucherKind.PROPOSAL))
-    world.discard_proposal(receipt.id)
+    world.erp.discard_proposal(receipt.id)
     assert erp.find_voucher("payout:S1") is None
     erp.post_voucher(payout_voucher(invoice))
-    assert world.duplicate_vouchers == 0
+    assert world.erp.duplicate_vouchers == 0
 
 
 def test_a_debit_on_the_customer_ledger_reverses_a_write_off(world: World,
                                                              invoice: MockInvoice) -> None:
     erp = MockErp(world)
-    world.write_off([invoice.invoice_no], world.today, "7830")
+    world.erp.write_off([invoice.invoice_no], world.today, "7830")
     reversal = VoucherLine(account="7830", amount=Decimal("-600.00"), description="Reversal")
     back = VoucherLine(account="1500", amount=Decimal("600.00"), customer_no="10001",
                        invoice_no=invoice.invoice_no, flag="write-off reversed")
@@ -188,11 +189,11 @@ def test_a_lost_reply_leaves_the_voucher_for_find_voucher(world: World,
 
 
 def test_a_write_off_clears_the_open_balances_of_one_customer(world: World, day: Day) -> None:
-    first = world.add_invoice("10001", "1000.00", due_date=day(-30))
-    second = world.add_invoice("10001", "500.00", due_date=day(-20))
-    world.pay(second.invoice_no, "200.00")
+    first = world.erp.add_invoice("10001", "1000.00", due_date=day(-30))
+    second = world.erp.add_invoice("10001", "500.00", due_date=day(-20))
+    world.erp.pay(second.invoice_no, "200.00")
 
-    voucher = world.write_off([first.invoice_no, second.invoice_no], day(2), "7830",
+    voucher = world.erp.write_off([first.invoice_no, second.invoice_no], day(2), "7830",
                               vat_code="0", department="10", project="P1",
                               description="Tap på fordringer", attachment="avskrivning.pdf")
 
@@ -205,7 +206,7 @@ def test_a_write_off_clears_the_open_balances_of_one_customer(world: World, day:
         ("7830", Decimal("1000.00")), ("1500", Decimal("-1000.00")),
         ("7830", Decimal("300.00")), ("1500", Decimal("-300.00"))]
     assert voucher.lines[0].vat_code == "0"
-    offs = [e for e in world.ledger if e.kind is LedgerKind.WRITE_OFF]
+    offs = [e for e in world.erp.ledger if e.kind is LedgerKind.WRITE_OFF]
     assert [(e.invoice_no, e.amount, e.on) for e in offs] == [
         (first.invoice_no, Decimal("1000.00"), day(2)),
         (second.invoice_no, Decimal("300.00"), day(2))]
@@ -230,9 +231,9 @@ def test_write_off_constraints_are_each_refused(world: World, day: Day,
                                                 change: dict[str, Any], words: str) -> None:
     world.add_customer("10002", "Kari Nordmann", is_person=True)
     numbers = {
-        "A": world.add_invoice("10001", 100, due_date=day(-5)).invoice_no,
-        "B": world.add_invoice("10002", 100, due_date=day(-5)).invoice_no,
-        "PAID": world.add_invoice("10001", 100, due_date=day(-5), balance=0).invoice_no,
+        "A": world.erp.add_invoice("10001", 100, due_date=day(-5)).invoice_no,
+        "B": world.erp.add_invoice("10002", 100, due_date=day(-5)).invoice_no,
+        "PAID": world.erp.add_invoice("10001", 100, due_date=day(-5), balance=0).invoice_no,
         "404": "404",
     }
     args: dict[str, Any] = {"invoice_nos": ["A"], "on": world.today, "account": "7830"}
@@ -242,13 +243,13 @@ def test_write_off_constraints_are_each_refused(world: World, day: Day,
         args["on"] = day(-1)
     with pytest.raises(UserError, match=words.replace("A", numbers["A"]).replace(
             "B", numbers["B"])):
-        world.write_off(**args)
-    assert world.vouchers == {} and world.invoices[numbers["A"]].balance == 100
+        world.erp.write_off(**args)
+    assert world.erp.vouchers == {} and world.erp.invoices[numbers["A"]].balance == 100
 
 
 def test_the_write_off_amount_cannot_be_given(world: World, invoice: MockInvoice) -> None:
     with pytest.raises(TypeError):
-        world.write_off([invoice.invoice_no], world.today, "7830",
+        world.erp.write_off([invoice.invoice_no], world.today, "7830",
                         amount=Decimal("10"))  # type: ignore[call-arg]
 
 
@@ -264,12 +265,12 @@ def test_write_status_keeps_the_latest_status_per_invoice(world: World,
                                     "balance_at_agency": Decimal("0")})
     erp.write_status([first])
     erp.write_status([last])
-    assert world.case_status == {invoice.id: last} and world.status_writes == 2
+    assert world.erp.case_status == {invoice.id: last} and world.erp.status_writes == 2
 
     stray = first.model_copy(update={"invoice_id": "nope"})
     with pytest.raises(UserError, match="no invoice with id nope"):
         erp.write_status([first, stray])
-    assert world.case_status == {invoice.id: last} and world.status_writes == 2
+    assert world.erp.case_status == {invoice.id: last} and world.erp.status_writes == 2
     world.inject("erp.write_status")
     with pytest.raises(TransientError):
         erp.write_status([first])

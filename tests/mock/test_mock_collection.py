@@ -3,7 +3,6 @@ reductions, payouts and the change cursor (docs/mock.md, "The agency's process")
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,9 +24,11 @@ from connector.ports import AdapterContext, AgencyAdapter, Capability
 from connector_adapters.mock import collection as agency_process
 from connector_adapters.mock import plugin
 from connector_adapters.mock.agency import NEW_CASE_STATUS, MockAgency
+from connector_adapters.mock.agency_world import MockCase
 from connector_adapters.mock.collection import Behaviour, Stage, drawn_behaviour
+from connector_adapters.mock.erp_world import MockInvoice
 from connector_adapters.mock.scenario import load_scenario
-from connector_adapters.mock.world import MockCase, MockInvoice, World
+from connector_adapters.mock.world import World
 
 SCENARIOS = Path(__file__).parents[2] / "config" / "scenarios"
 Register = Callable[..., MockCase]
@@ -35,7 +36,7 @@ Register = Callable[..., MockCase]
 
 def request_for(world: World, invoice: MockInvoice) -> CaseRequest:
     """The request the engine would send for ``invoice``."""
-    customer = world.customers[invoice.customer_no]
+    customer = world.erp.customers[invoice.customer_no]
     return CaseRequest(
         reference=invoice.id, invoice_id=invoice.id, invoice_no=invoice.invoice_no,
         invoice_date=date.fromisoformat(invoice.invoice_date),
@@ -57,15 +58,15 @@ def register(world: World) -> Register:
     def make(behaviour: Behaviour | None = Behaviour.NEVER, amount: str = "1000.00",
              overdue: int = 10, person: bool = False, **customer: Any) -> MockCase:
         number = str(next(made))
-        base = world.customers["10001"]
+        base = world.erp.customers["10001"]
         world.add_customer(number, f"Kunde {number}", is_person=person,
                            organization_number=None if person else base.organization_number,
                            address=base.address, behaviour=behaviour, **customer)
         due = world.today - timedelta(days=overdue)
-        invoice = world.add_invoice(number, amount, invoice_date=due - timedelta(days=14),
+        invoice = world.erp.add_invoice(number, amount, invoice_date=due - timedelta(days=14),
                                     due_date=due)
         agency_case = MockAgency(world).register_case(request_for(world, invoice))
-        return world.cases[agency_case.id]
+        return world.agency.cases[agency_case.id]
 
     return make
 
@@ -203,7 +204,7 @@ def test_a_payment_covers_fees_then_interest_then_principal(world: World,
 
 
 def test_the_customers_day_is_kept_and_others_are_drawn_repeatably(world: World) -> None:
-    world.seed = 5
+    world.agency.configure(seed=5)
     drawn = {drawn_behaviour(5, str(n)) for n in range(200)}
     assert drawn == set(Behaviour)
     assert [drawn_behaviour(5, str(n)) for n in range(50)] == [
@@ -221,10 +222,10 @@ def test_the_same_world_plays_out_the_same_way() -> None:
     for _ in range(2):
         world = load_scenario(SCENARIOS / "way-back.toml")
         agency = MockAgency(world)
-        for invoice in list(world.invoices.values()):
+        for invoice in list(world.erp.invoices.values()):
             agency.register_case(request_for(world, invoice))
         nights(world, 60)
-        runs.append(world.model_dump_json())
+        runs.append(world.snapshot())
     assert runs[0] == runs[1]
 
 
@@ -232,14 +233,14 @@ def test_the_way_back_scenario_shows_every_closing_outcome() -> None:
     world = load_scenario(SCENARIOS / "way-back.toml")
     agency = MockAgency(world)
     cases = {invoice.invoice_no: agency.register_case(request_for(world, invoice)).id
-             for invoice in list(world.invoices.values())}
+             for invoice in list(world.erp.invoices.values())}
     nights(world, 120)
-    outcomes = {no: world.cases[case_id].outcome for no, case_id in cases.items()}
+    outcomes = {no: world.agency.cases[case_id].outcome for no, case_id in cases.items()}
     assert outcomes == {"40001": Outcome.PAID, "40002": Outcome.PAID, "40003": Outcome.PAID,
                         "40004": Outcome.PARTLY_PAID, "40005": Outcome.UNRESOLVED,
                         "40006": Outcome.PAID}
-    assert world.cases[cases["40006"]].commission
-    commission = [ln for p in world.payouts.values() for ln in p.lines
+    assert world.agency.cases[cases["40006"]].commission
+    commission = [ln for p in world.agency.payouts.values() for ln in p.lines
                   if ln.kind is PayoutLineKind.COMMISSION]
     assert [ln.case_id for ln in commission] == [cases["40006"]]
 
@@ -289,7 +290,7 @@ def test_withdraw_after_the_notice_costs_the_fees_owed(world: World,
     nights(world)
     assert payer.outcome is Outcome.PAID
     to_monday(world)
-    (payout,) = world.payouts.values()
+    (payout,) = world.agency.payouts.values()
     fee = [ln for ln in payout.lines if ln.case_id == withdrawn.id]
     assert [(ln.kind, ln.amount) for ln in fee] == [
         (PayoutLineKind.FEE, Decimal("-35.00")), (PayoutLineKind.VAT, Decimal("8.75"))]
@@ -303,7 +304,7 @@ def test_a_withdraw_fee_waits_for_a_payout_that_can_carry_it(world: World,
     nights(world)
     MockAgency(world).withdraw(case.id)
     nights(world, 14)
-    assert world.payouts == {} and case.pending_charge == Decimal("470.00")
+    assert world.agency.payouts == {} and case.pending_charge == Decimal("470.00")
 
 
 def test_closed_cases_cannot_be_paused_or_resumed(world: World, register: Register) -> None:
@@ -333,7 +334,7 @@ def test_a_direct_payment_reduces_the_principal_only(world: World, register: Reg
     assert case.events[-1].kind == "direct_payment"
 
     agency.report_reduction(reduction(case, "payment:1", "300.00"))  # a blind retry
-    assert case.principal == Decimal("700.00") and world.duplicate_reductions == 1
+    assert case.principal == Decimal("700.00") and world.agency.duplicate_reductions == 1
 
 
 def test_a_full_credit_closes_the_case_as_credited(world: World, register: Register) -> None:
@@ -366,7 +367,7 @@ def test_bad_reductions_are_refused(world: World, register: Register) -> None:
         agency.report_reduction(wrong)
     with pytest.raises(UserError, match="not reported to the agency"):
         agency.report_reduction(reduction(case, "w:1", "10.00", LedgerKind.WRITE_OFF))
-    assert world.reductions == {}
+    assert world.agency.reductions == {}
 
 
 # -- payouts -------------------------------------------------------------------------------
@@ -377,9 +378,9 @@ def test_payouts_are_itemised_per_case_every_monday(world: World, register: Regi
     old = register(Behaviour.FULL, pays_after_days=2, amount="2000.00", overdue=91)
     assert not fresh.commission and old.commission
     nights(world, 2)
-    assert fresh.closed and old.closed and world.payouts == {}
+    assert fresh.closed and old.closed and world.agency.payouts == {}
     to_monday(world)
-    (payout,) = world.payouts.values()
+    (payout,) = world.agency.payouts.values()
     assert payout.paid_on == world.today and world.today.weekday() == 0
     lines = [(ln.kind, ln.amount, ln.case_id, ln.reference) for ln in payout.lines]
     assert lines == [
@@ -390,15 +391,15 @@ def test_payouts_are_itemised_per_case_every_monday(world: World, register: Regi
     ]
     assert payout.payout().net == Decimal("3000.00") - Decimal("200.00") - Decimal("50.00")
     nights(world, 7)
-    assert len(world.payouts) == 1  # nothing new collected: no payout
+    assert len(world.agency.payouts) == 1  # nothing new collected: no payout
 
 
 def test_fees_and_interest_are_passed_on_when_set(world: World, register: Register) -> None:
-    world.agency_passes_fees = True
+    world.agency.configure(passes_fees=True)
     case = register(Behaviour.FULL, pays_after_days=2, amount="1000.00", overdue=100)
     nights(world, 2)
     to_monday(world)
-    (payout,) = world.payouts.values()
+    (payout,) = world.agency.payouts.values()
     by_kind = {ln.kind: ln.amount for ln in payout.lines}
     assert by_kind[PayoutLineKind.INTEREST] == case.paid_interest > 0
     assert by_kind[PayoutLineKind.FEE] == case.paid_fees == Decimal("470.00")
@@ -422,8 +423,8 @@ def test_payouts_are_listed_until_booked_and_booking_is_idempotent(
     agency.mark_booked(payout.id, "V7")
     assert list(agency.payouts()) == []
     agency.mark_booked(payout.id, "V7")  # the same again is harmless
-    assert world.payouts[payout.id].accounting_id == "V7"
-    assert world.payouts_booked == {payout.id: 2}
+    assert world.agency.payouts[payout.id].accounting_id == "V7"
+    assert world.agency.payouts_booked == {payout.id: 2}
     with pytest.raises(UserError, match="booked already under V7, not V8"):
         agency.mark_booked(payout.id, "V8")
     with pytest.raises(UserError, match="no payout"):
@@ -478,17 +479,17 @@ def test_what_the_api_cannot_do_is_unsupported_and_names_the_customer_web(
 
 def test_the_world_or_the_link_settings_choose_the_capabilities(tmp_path: Path,
                                                                world: World) -> None:
-    world.agency_capabilities = [Capability.CREDIT_NOTES]
+    world.agency.configure(capabilities=[Capability.CREDIT_NOTES])
     assert MockAgency(world).capabilities == {Capability.CREDIT_NOTES}
     context = AdapterContext(link="demo", state_dir=tmp_path)
-    plugin.reset_world(tmp_path / "w.json", world)
+    plugin.reset_world(tmp_path / "w", world)
     try:
-        agency = plugin.agency_factory({"world": "w.json", "capabilities": ["pause"]}, context)
+        agency = plugin.agency_factory({"world": "w", "capabilities": ["pause"]}, context)
         assert agency.capabilities == {Capability.PAUSE}
         with pytest.raises(ConfigError, match="no capability 'vouchers'"):
-            plugin.agency_factory({"world": "w.json", "capabilities": ["vouchers"]}, context)
+            plugin.agency_factory({"world": "w", "capabilities": ["vouchers"]}, context)
         with pytest.raises(ConfigError, match="list of names"):
-            plugin.agency_factory({"world": "w.json", "capabilities": "pause"}, context)
+            plugin.agency_factory({"world": "w", "capabilities": "pause"}, context)
     finally:
         plugin._open.clear()
 
@@ -518,43 +519,18 @@ def test_a_lost_reply_leaves_the_reduction_applied_once(world: World,
 # -- persistence ---------------------------------------------------------------------------
 
 
-def test_a_world_saved_before_the_agency_process_still_loads(
-    tmp_path: Path, world: World, register: Register
-) -> None:
-    case = register(Behaviour.NEVER)
-    data = json.loads(world.model_dump_json())
-    old_case = data["cases"][case.id]
-    data["cases"][case.id] = {k: old_case[k] for k in
-                              ("id", "reference", "request", "status", "registered_at")}
-    for key in ("payouts", "payouts_booked", "reductions", "vouchers", "ledger",
-                "case_status", "agency_passes_fees", "agency_capabilities"):
-        del data[key]
-    path = tmp_path / "old.json"
-    path.write_text(json.dumps(data))
-
-    loaded = World.load(path)
-
-    again = loaded.cases[case.id]
-    assert again.principal == again.original_amount == Decimal("1000.00")
-    assert again.behaviour is not None and again.events == []
-    nights(loaded)
-    assert again.stage is Stage.NOTICE
-
-
 def test_save_and_load_keeps_the_agency_books(tmp_path: Path, world: World,
                                              register: Register) -> None:
     register(Behaviour.FULL, pays_after_days=1)
     withdrawn = register(Behaviour.NEVER)
     nights(world)
     MockAgency(world).withdraw(withdrawn.id)
-    path = tmp_path / "world.json"
-    world.save(path)
-    loaded = World.load(path)
-    assert loaded == world and loaded.model_dump_json() == world.model_dump_json()
+    world.bind(tmp_path / "world")
+    loaded = World.open(tmp_path / "world")
+    assert loaded.snapshot() == world.snapshot()
     to_monday(world)
-    to_monday(loaded)
-    assert loaded.model_dump_json() == world.model_dump_json()
-    assert len(loaded.payouts) == 1
+    assert loaded.snapshot() == world.snapshot()  # another reader sees every write
+    assert len(loaded.agency.payouts) == 1
 
 
 def test_the_summary_counts_the_way_back(world: World, register: Register) -> None:
@@ -563,7 +539,7 @@ def test_the_summary_counts_the_way_back(world: World, register: Register) -> No
     agency = MockAgency(world)
     nights(world)
     to_monday(world)
-    (payout,) = world.payouts.values()
+    (payout,) = world.agency.payouts.values()
     agency.mark_booked(payout.id, "V1")
     agency.report_reduction(reduction(paid, "payment:1", "1.00"))
     agency.report_reduction(reduction(paid, "payment:1", "1.00"))

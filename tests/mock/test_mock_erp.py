@@ -26,7 +26,7 @@ def test_it_offers_the_erp_reads_with_the_worlds_clock(world: World) -> None:
     assert erp.clock.now() == world.now
     world.advance(timedelta(days=2))
     assert erp.clock.now() == world.now
-    assert erp.company() == world.company
+    assert erp.company() == world.erp.company
 
 
 def test_pages_are_ordered_by_change_time_and_bounded(world: World, day: Day) -> None:
@@ -44,14 +44,14 @@ def test_pages_are_ordered_by_change_time_and_bounded(world: World, day: Day) ->
 
 def test_changed_since_is_strictly_after(world: World, day: Day) -> None:
     erp = MockErp(world)
-    first = world.add_invoice("10001", 100, due_date=day(10))
+    first = world.erp.add_invoice("10001", 100, due_date=day(10))
     cursor = first.changed_at
-    second = world.add_invoice("10001", 200, due_date=day(10))
+    second = world.erp.add_invoice("10001", 200, due_date=day(10))
 
     changed = [i.invoice_no for page in erp.invoices(cursor) for i in page.items]
 
     assert changed == [second.invoice_no]
-    world.pay(first.invoice_no, 50)
+    world.erp.pay(first.invoice_no, 50)
     changed = [i.invoice_no for page in erp.invoices(second.changed_at) for i in page.items]
     assert changed == [first.invoice_no]
 
@@ -59,7 +59,7 @@ def test_changed_since_is_strictly_after(world: World, day: Day) -> None:
 def test_an_address_edit_is_invisible_to_the_cursor_but_not_by_number(world: World) -> None:
     erp = MockErp(world)
     cursor = world.now
-    world.set_address("10001", postal_code=None)
+    world.erp.set_address("10001", postal_code=None)
 
     assert [c for page in erp.customers(cursor) for c in page.items] == []
     (fresh,) = erp.customers_by_number(["10001", "404"])
@@ -68,7 +68,7 @@ def test_an_address_edit_is_invisible_to_the_cursor_but_not_by_number(world: Wor
 
 def test_customers_map_to_the_domain_model(world: World) -> None:
     world.update_customer("10001", dunning=DunningSetup(reminder=True), email="post@x.no")
-    world.exclude_customer("10001")
+    world.erp.exclude_customer("10001")
     (page,) = MockErp(world).customers(None)
     (customer,) = page.items
     assert customer.number == "10001" and customer.name == "Fjordkraft Rør AS"
@@ -80,8 +80,8 @@ def test_customers_map_to_the_domain_model(world: World) -> None:
 def test_invoices_and_credit_notes_map_to_the_domain_model(make_world: MakeWorld,
                                                            day: Day) -> None:
     world = make_world(DunningSetup(reminder=True))
-    invoice = world.add_invoice("10001", "1250.00", due_date=day(-2))
-    world.credit(invoice.invoice_no, "250.00")
+    invoice = world.erp.add_invoice("10001", "1250.00", due_date=day(-2))
+    world.erp.credit(invoice.invoice_no, "250.00")
 
     (page,) = MockErp(world).invoices(None)
     by_no = {i.invoice_no: i for i in page.items}
@@ -96,7 +96,7 @@ def test_invoices_and_credit_notes_map_to_the_domain_model(make_world: MakeWorld
 def test_future_invoices_stay_hidden_until_their_invoice_date(world: World, day: Day) -> None:
     erp = MockErp(world)
     cursor = world.now
-    future = world.add_invoice("10001", 100, invoice_date=day(3), due_date=day(17))
+    future = world.erp.add_invoice("10001", 100, invoice_date=day(3), due_date=day(17))
     assert [i for page in erp.invoices(None) for i in page.items] == []
 
     world.advance(timedelta(days=2))
@@ -111,10 +111,10 @@ def test_future_invoices_stay_hidden_until_their_invoice_date(world: World, day:
 def test_a_malformed_date_is_rejected_per_item_and_unknown_customers_pass(
     world: World, day: Day
 ) -> None:
-    good = world.add_invoice("10001", 100, due_date=day(-1))
-    world.add_invoice("10001", 100, invoice_no="66", invoice_date="2025-13-45",
+    good = world.erp.add_invoice("10001", 100, due_date=day(-1))
+    world.erp.add_invoice("10001", 100, invoice_no="66", invoice_date="2025-13-45",
                       due_date=day(-1))
-    orphan = world.add_invoice("19999", 100, due_date=day(-1))
+    orphan = world.erp.add_invoice("19999", 100, due_date=day(-1))
 
     (page,) = MockErp(world).invoices(None)
 
@@ -126,7 +126,7 @@ def test_a_malformed_date_is_rejected_per_item_and_unknown_customers_pass(
 
 def test_letters_are_read_by_cursor(make_world: MakeWorld, day: Day) -> None:
     world = make_world(DunningSetup(reminder=True))
-    invoice = world.add_invoice("10001", 100, due_date=day(-6))
+    invoice = world.erp.add_invoice("10001", 100, due_date=day(-6))
     erp = MockErp(world)
     cursor = world.now
     assert [letter for page in erp.letters(cursor) for letter in page.items] == []

@@ -9,7 +9,8 @@ import pytest
 
 from connector.domain import DunningSetup, LetterKind, NextAction
 from connector.errors import UserError
-from connector_adapters.mock.world import MockInvoice, World
+from connector_adapters.mock.erp_world import MockInvoice
+from connector_adapters.mock.world import World
 
 if TYPE_CHECKING:
     from tests.mock.conftest import Day, MakeWorld
@@ -30,7 +31,7 @@ def sent(world: World, invoice: MockInvoice, day: Day) -> list[tuple[LetterKind,
     """Letters as (kind, sent on, due) in days after the start day."""
     zero = day(0)
     return [(letter.kind, (letter.sent_on - zero).days, (letter.due_date - zero).days)
-            for letter in world.letters_of(invoice)]
+            for letter in world.erp.letters_of(invoice)]
 
 
 @pytest.mark.parametrize(
@@ -51,7 +52,7 @@ def test_letters_go_out_on_schedule_for_enabled_steps_only(
     letters: list[tuple[LetterKind, int, int]], collection_from: int,
 ) -> None:
     world = make_world(setup)
-    invoice = world.add_invoice("10001", 1000, due_date=day(0))
+    invoice = world.erp.add_invoice("10001", 1000, due_date=day(0))
 
     actions = run(world, invoice, 60)
 
@@ -65,16 +66,16 @@ def test_letters_go_out_on_schedule_for_enabled_steps_only(
 
 
 def test_no_step_enabled_means_no_letters_and_next_action_none(world: World, day: Day) -> None:
-    invoice = world.add_invoice("10001", 1000, due_date=day(-30))
+    invoice = world.erp.add_invoice("10001", 1000, due_date=day(-30))
     assert set(run(world, invoice, 40)) == {"none"}
-    assert world.letters == []
+    assert world.erp.letters == []
 
 
 def test_the_customers_own_setup_overrides_the_companys(make_world: MakeWorld,
                                                         day: Day) -> None:
     world = make_world(DunningSetup(reminder=True))
     world.update_customer("10001", dunning=DunningSetup(collection_notice=True))
-    invoice = world.add_invoice("10001", 1000, due_date=day(0))
+    invoice = world.erp.add_invoice("10001", 1000, due_date=day(0))
     run(world, invoice, 30)
     assert sent(world, invoice, day) == [(N, 14, 28)]
 
@@ -82,16 +83,16 @@ def test_the_customers_own_setup_overrides_the_companys(make_world: MakeWorld,
 def test_reminders_off_on_the_card_sends_nothing(make_world: MakeWorld, day: Day) -> None:
     world = make_world(DunningSetup(reminder=True, collection_notice=True))
     world.update_customer("10001", send_reminders=False)
-    invoice = world.add_invoice("10001", 1000, due_date=day(-20))
+    invoice = world.erp.add_invoice("10001", 1000, due_date=day(-20))
     assert set(run(world, invoice, 30)) == {"none"}
-    assert world.letters == []
+    assert world.erp.letters == []
 
 
 def test_payment_in_full_stops_the_flow(make_world: MakeWorld, day: Day) -> None:
     world = make_world(DunningSetup(reminder=True, collection_notice=True))
-    invoice = world.add_invoice("10001", 1000, due_date=day(0))
+    invoice = world.erp.add_invoice("10001", 1000, due_date=day(0))
     run(world, invoice, 10)
-    world.pay(invoice.invoice_no, 1000)
+    world.erp.pay(invoice.invoice_no, 1000)
     assert invoice.next_action is NextAction.NONE
     run(world, invoice, 30)
     assert sent(world, invoice, day) == [(R, 7, 21)]
@@ -99,7 +100,7 @@ def test_payment_in_full_stops_the_flow(make_world: MakeWorld, day: Day) -> None
 
 def test_a_late_letter_goes_out_at_the_next_nightly_run(make_world: MakeWorld, day: Day) -> None:
     world = make_world(DunningSetup(reminder=True))
-    invoice = world.add_invoice("10001", 1000, due_date=day(-30))
+    invoice = world.erp.add_invoice("10001", 1000, due_date=day(-30))
     assert invoice.next_action is NextAction.REMINDER
     world.advance(timedelta(hours=20))
     assert sent(world, invoice, day) == [(R, 1, 15)]
@@ -107,16 +108,16 @@ def test_a_late_letter_goes_out_at_the_next_nightly_run(make_world: MakeWorld, d
 
 def test_settle_backdates_what_the_flow_would_have_sent(make_world: MakeWorld, day: Day) -> None:
     world = make_world(DunningSetup(reminder=True, collection_notice=True))
-    invoice = world.add_invoice("10001", 1000, due_date=day(-40))
-    world.settle()
+    invoice = world.erp.add_invoice("10001", 1000, due_date=day(-40))
+    world.erp.settle()
     assert sent(world, invoice, day) == [(R, -33, -19), (N, -18, -4)]
     assert invoice.next_action is NextAction.COLLECTION
 
 
 def test_a_step_enabled_later_is_taken_up(world: World, day: Day) -> None:
-    invoice = world.add_invoice("10001", 1000, due_date=day(-3))
+    invoice = world.erp.add_invoice("10001", 1000, due_date=day(-3))
     assert invoice.next_action is NextAction.NONE
-    world.set_company(dunning=DunningSetup(collection_notice=True))
+    world.erp.set_company(dunning=DunningSetup(collection_notice=True))
     assert invoice.next_action is NextAction.COLLECTION_NOTICE
     run(world, invoice, 12)
     assert sent(world, invoice, day) == [(N, 11, 25)]
@@ -125,7 +126,7 @@ def test_a_step_enabled_later_is_taken_up(world: World, day: Day) -> None:
 def test_next_action_changes_move_the_invoice_change_time(make_world: MakeWorld,
                                                           day: Day) -> None:
     world = make_world(DunningSetup(reminder=True))
-    invoice = world.add_invoice("10001", 1000, due_date=day(0))
+    invoice = world.erp.add_invoice("10001", 1000, due_date=day(0))
     before = invoice.changed_at
     world.advance(timedelta(days=1))
     assert invoice.next_action is NextAction.REMINDER
@@ -137,9 +138,9 @@ def test_letters_are_stamped_at_the_local_midnight_they_were_sent_even_across_ds
 ) -> None:
     world = make_world(DunningSetup(reminder=True))
     due = datetime(2025, 3, 23).date()
-    invoice = world.add_invoice("10001", 1000, due_date=due)
+    invoice = world.erp.add_invoice("10001", 1000, due_date=due)
     world.advance(timedelta(days=30))
-    (letter,) = world.letters_of(invoice)
+    (letter,) = world.erp.letters_of(invoice)
     assert letter.sent_on == datetime(2025, 3, 30).date()  # Oslo moves to summer time that day
     midnight = datetime(2025, 3, 29, 23, 0, tzinfo=UTC)
     assert midnight < letter.changed_at < midnight + timedelta(seconds=1)
@@ -147,14 +148,14 @@ def test_letters_are_stamped_at_the_local_midnight_they_were_sent_even_across_ds
 
 def test_request_collection_only_from_wait_or_none(make_world: MakeWorld, day: Day) -> None:
     world = make_world(DunningSetup(reminder=True))
-    invoice = world.add_invoice("10001", 1000, due_date=day(-3))
+    invoice = world.erp.add_invoice("10001", 1000, due_date=day(-3))
     assert invoice.next_action is NextAction.REMINDER
     with pytest.raises(UserError, match="next action reminder"):
-        world.request_collection(invoice.invoice_no)
+        world.erp.request_collection(invoice.invoice_no)
     world.advance(timedelta(days=5))
     assert invoice.next_action is NextAction.WAIT
-    world.request_collection(invoice.invoice_no)
+    world.erp.request_collection(invoice.invoice_no)
     assert invoice.collect_requested
     assert invoice.next_action is NextAction.COLLECTION
     run(world, invoice, 30)
-    assert [letter.kind for letter in world.letters_of(invoice)] == [R]
+    assert [letter.kind for letter in world.erp.letters_of(invoice)] == [R]

@@ -39,21 +39,27 @@ def test_adapters_of_one_link_share_one_world(tmp_path: Path) -> None:
     agency = plugin.agency_factory({}, context)
     assert erp.world is agency.world
     assert erp.page_size == 10
-    assert erp.world.company.timezone == "Europe/Oslo"
-    assert not erp.world.company.dunning.reminder
+    assert erp.world.erp.company.timezone == "Europe/Oslo"
+    assert not erp.world.erp.company.dunning.reminder
 
 
-def test_close_saves_and_a_new_process_sees_it(tmp_path: Path, world: World) -> None:
+def test_every_write_is_stored_and_a_new_process_sees_it(tmp_path: Path,
+                                                         world: World) -> None:
     context = AdapterContext(link="demo", state_dir=tmp_path)
-    path = tmp_path / "shop.json"
+    path = tmp_path / "shop"
     plugin.reset_world(path, world)
-    erp = plugin.erp_factory({"world": "shop.json"}, context)
+    erp = plugin.erp_factory({"world": "shop"}, context)
     assert erp.world is world
     world.advance(timedelta(days=1))
-    erp.close()
-    plugin._open.clear()  # as if another CLI call
+    plugin._open.clear()  # as if another CLI call, with no close before it
     assert plugin.open_world(path).now == world.now
-    assert "10001" in plugin.open_world(path).customers
+    assert "10001" in plugin.open_world(path).erp.customers
+
+
+def test_a_world_path_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "old.json").write_text("{}")
+    with pytest.raises(ConfigError, match="not a mock world folder"):
+        plugin.erp_factory({"world": "old.json"}, AdapterContext("demo", tmp_path))
 
 
 @pytest.mark.parametrize(

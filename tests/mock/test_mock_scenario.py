@@ -42,16 +42,16 @@ def write(tmp_path: Path, body: str) -> Path:
 @pytest.mark.parametrize("name", ["small.toml", "reminder-flow.toml", "way-back.toml"])
 def test_shipped_scenarios_load(name: str) -> None:
     world = load_scenario(SCENARIOS / name)
-    assert world.customers and world.invoices
+    assert world.erp.customers and world.erp.invoices
 
 
 def test_small_scenario_covers_each_case() -> None:
     world = load_scenario(SCENARIOS / "small.toml")
-    customers = world.customers.values()
+    customers = world.erp.customers.values()
     assert any(c.address.postal_code is None for c in customers)
     assert any(not c.is_person and not c.organization_number for c in customers)
     assert any(not c.transfer_to_agency for c in customers)
-    assert any(i.currency == "EUR" for i in world.invoices.values())
+    assert any(i.currency == "EUR" for i in world.erp.invoices.values())
     (page,) = MockErp(world).invoices(None)
     assert [r.raw["invoice_no"] for r in page.rejected] == ["20010"]
     assert "19999" in {i.customer_no for i in page.items}
@@ -66,10 +66,10 @@ def test_relative_days_count_from_the_start_day(tmp_path: Path) -> None:
         due_in_days = -20
         amount = "100.50"
         """))
-    invoice = world.invoices["7"]
+    invoice = world.erp.invoices["7"]
     assert invoice.due_date == "2025-02-11" and invoice.invoice_date == "2025-01-28"
     assert invoice.amount == Decimal("100.50")
-    (letter,) = world.letters_of(invoice)  # backfilled: reminder on due + 7
+    (letter,) = world.erp.letters_of(invoice)  # backfilled: reminder on due + 7
     assert (letter.kind, letter.sent_on) == (LetterKind.REMINDER, date(2025, 2, 18))
     assert invoice.next_action is NextAction.WAIT
 
@@ -91,10 +91,10 @@ def test_listed_letters_are_kept_and_backfill_can_be_off(tmp_path: Path) -> None
     path.write_text(path.read_text().replace("start = 2025-03-03T09:00:00+01:00",
                                              "start = 2025-03-03T09:00:00+01:00\nbackfill = false"))
     world = load_scenario(path)
-    (letter,) = world.letters
+    (letter,) = world.erp.letters
     assert letter.sent_on == date(2025, 2, 20) and letter.due_date == date(2025, 3, 4)
     world.advance(timedelta(days=3))
-    assert world.invoices["7"].next_action is NextAction.COLLECTION
+    assert world.erp.invoices["7"].next_action is NextAction.COLLECTION
 
 
 @pytest.mark.parametrize(
@@ -167,8 +167,8 @@ def test_the_documented_example_loads(tmp_path: Path) -> None:
     path = tmp_path / "example.toml"
     path.write_text(example, encoding="utf-8")
     world = load_scenario(path)
-    assert world.invoices["20001"].kid == "10001200012"
-    assert [letter.kind for letter in world.letters] == [LetterKind.REMINDER]
+    assert world.erp.invoices["20001"].kid == "10001200012"
+    assert [letter.kind for letter in world.erp.letters] == [LetterKind.REMINDER]
 
 
 def test_debtor_behaviour_and_agency_settings(tmp_path: Path) -> None:
@@ -185,11 +185,11 @@ def test_debtor_behaviour_and_agency_settings(tmp_path: Path) -> None:
         'start = 2025-03-03T09:00:00+01:00\nagency_passes_fees = true\n'
         'agency_capabilities = ["direct_payments", "credit_notes"]'))
     world = load_scenario(path)
-    customer = world.customers["2"]
-    assert (customer.behaviour, customer.instalments, customer.pays_after_days) == (
+    debtor = world.agency.debtors["2"]
+    assert (debtor.behaviour, debtor.instalments, debtor.pays_after_days) == (
         Behaviour.INSTALMENTS, 4, 12)
-    assert world.customers["1"].behaviour is None  # drawn from the seed per case
-    assert world.agency_passes_fees
+    assert "1" not in world.agency.debtors  # drawn from the seed per case
+    assert world.agency.passes_fees
     assert MockAgency(world).capabilities == {Capability.DIRECT_PAYMENTS,
                                               Capability.CREDIT_NOTES}
 

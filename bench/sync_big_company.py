@@ -110,7 +110,7 @@ def spread_change_times(world: World) -> None:
     def clamp(moment: datetime, i: int) -> datetime:
         return moment if moment <= horizon else horizon - timedelta(seconds=i % 20_000)
 
-    for i, (number, customer) in enumerate(list(world.erp.customers.items())):
+    for i, customer in enumerate(list(world.erp.customers.values())):
         world.erp.touch("customer", _moved(
             customer, clamp(START - timedelta(days=30 + i % 700, seconds=i % 86_400), i)))
     last: dict[str, datetime] = {}
@@ -122,7 +122,7 @@ def spread_change_times(world: World) -> None:
         moment = clamp(world.midnight(entry.on) + timedelta(hours=12, seconds=i), i)
         world.erp.touch("ledger", _moved(entry, moment))
         last[entry.invoice_id] = max(last.get(entry.invoice_id, moment), moment)
-    for i, (number, invoice) in enumerate(list(world.erp.invoices.items())):
+    for i, invoice in enumerate(list(world.erp.invoices.values())):
         issued = parse_date(invoice.invoice_date)
         if issued is None or invoice.changed_at > world.now:
             continue

@@ -92,6 +92,9 @@ class MockAgency:
         problems = self.problems(request)
         if problems:
             raise CaseRejected("; ".join(reason for _, reason in problems), problems[0][0])
+        refused = self.side.take_refusal(request.invoice_no)
+        if refused is not None:
+            raise CaseRejected(refused)
         case = self.side.open_case(request, NEW_CASE_STATUS)
         self.side.trip("agency.register.lost_reply")
         return _answer(case)

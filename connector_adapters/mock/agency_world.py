@@ -11,11 +11,10 @@ every open case one day further and pays out on Mondays.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
@@ -35,7 +34,9 @@ from connector.domain import (
 from connector.errors import UserError
 from connector.ports import Capability
 from connector_adapters.mock import collection as agency_process
+from connector_adapters.mock import events as ev
 from connector_adapters.mock.collection import ZERO, Behaviour, Stage, nok
+from connector_adapters.mock.events import Scheduled
 from connector_adapters.mock.state import Head, Record, Side, build, reads, writes
 
 AGENCY_FAULTS = frozenset({
@@ -178,6 +179,11 @@ class MockPayout(Record):
                       lines=self.lines, changed_at=self.changed_at)
 
 
+class Refusal(Record):
+    reason: str
+    times: int
+
+
 class AgencyHead(Head):
     timezone: str = "Europe/Oslo"
     """The agency's calendar: its nightly run is at local midnight."""
@@ -193,6 +199,8 @@ class AgencyHead(Head):
     payouts_booked: dict[str, int] = Field(default_factory=dict)
     """Calls of ``mark_booked`` per payout id: exactly-once tests assert 1."""
     duplicate_reductions: int = 0
+    refusals: dict[str, Refusal] = Field(default_factory=dict)
+    """Registrations the agency will refuse, by invoice number (``agency-reject`` events)."""
 
     @field_validator("capabilities")
     @classmethod
@@ -208,6 +216,7 @@ class AgencyWorld(Side):
         "payout": (MockPayout, "id"),
         "reduction": (MockReduction, "reduction.reference"),
         "debtor": (DebtorScript, "number"),
+        "event": (Scheduled, "id"),
     }
     HEAD = AgencyHead
     FAULTS = AGENCY_FAULTS
@@ -289,16 +298,8 @@ class AgencyWorld(Side):
         return self.head.duplicate_reductions
 
     @property
-    def today(self) -> date:
-        self.refresh()
-        return self._today()
-
-    def _today(self) -> date:
-        return local_date(self.head.now, self.head.timezone)
-
-    def midnight(self, day: date) -> datetime:
-        tz = ZoneInfo(self.head.timezone)
-        return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+    def timezone(self) -> str:
+        return self.head.timezone
 
     @writes
     def configure(self, **fields: Any) -> AgencyHead:
@@ -323,16 +324,6 @@ class AgencyWorld(Side):
         self.touch("debtor", script)
         self.tick()
         return script
-
-    @writes
-    def advance_to(self, target: datetime) -> None:
-        """Run the agency's nightly run at each local midnight up to ``target``."""
-        day = self._today() + timedelta(days=1)
-        while (start := self.midnight(day)) <= target:
-            self.set_now(start)
-            self._agency_day(day)
-            day += timedelta(days=1)
-        self.set_now(target)
 
     # -- the agency's books ----------------------------------------------------------------
 
@@ -407,7 +398,9 @@ class AgencyWorld(Side):
         case.stage_status = status
         self._event(case, stage.value, text, status)
 
-    def _agency_day(self, day: date) -> None:
+    def _night(self, day: date) -> None:
+        """The agency's nightly run: every open, unpaused case one day further; payouts on
+        Mondays."""
         for case_id in list(self._open_cases):
             case = self.cases[case_id]
             if not case.paused:
@@ -737,6 +730,69 @@ class AgencyWorld(Side):
             payout.booked_at = payout.changed_at = self.tick()
             self.touch("payout", payout)
         return payout
+
+    @writes
+    def apply(self, event: Any) -> str:
+        """Make an agency event happen now (``events``); returns what changed, in one line."""
+        match event:
+            case ev.AgencyPay(invoice_no=no, amount=amount):
+                case = self._open_case_for(self.case_for_invoice(no).id, "paid")
+                if case.paused:
+                    raise UserError(f"case {case.id} (invoice {no}) is paused; resume it first")
+                paid = case.balance if amount is None else amount
+                if paid <= 0 or paid > case.balance:
+                    raise UserError(f"amount: {paid} must be above 0 and at most what the "
+                                    f"debtor owes on case {case.id}, {case.balance}")
+                self._debtor_pays(case, paid, "Debtor paid the agency")
+                return (f"invoice {no}: the debtor paid the agency {nok(paid)} on case "
+                        f"{case.id}; " + (f"closed {case.outcome.value}" if case.outcome
+                                          else f"owes {nok(case.balance)}"))
+            case ev.AgencyClose(invoice_no=no, outcome=outcome, text=text):
+                case = self._open_case_for(self.case_for_invoice(no).id, "closed")
+                paid = case.paid_principal + case.reduced_by_payment
+                chosen = outcome or (Outcome.PARTLY_PAID if paid > 0 else Outcome.UNRESOLVED)
+                if chosen is Outcome.PARTLY_PAID and paid <= 0:
+                    raise UserError(f"outcome: case {case.id} (invoice {no}) has no payment; "
+                                    "close it as unresolved")
+                self._close(case, chosen, text or None)
+                return f"invoice {no}: case {case.id} closed {chosen.value}"
+            case ev.AgencyReject(invoice_no=no, reason=reason, times=times):
+                self.head.refusals[no] = Refusal(reason=reason, times=times)
+                self.tick()
+                return (f"invoice {no}: the agency will refuse its next {times} "
+                        f"registration(s): {reason}")
+            case ev.AgencyPayout():
+                payout = self.make_payout()
+                if payout is None:
+                    return "the agency has nothing to pay out"
+                return (f"payout {payout.id}: net {nok(payout.payout().net)} in "
+                        f"{len(payout.lines)} lines")
+            case ev.Fault(operation=operation, times=times):
+                self.inject(operation, times)
+                return (f"the next {times} call(s) of {operation} will fail" if times
+                        else f"no more faults in {operation}")
+        raise UserError(f"the mock agency does not run {event.kind} events")
+
+    @reads
+    def case_for_invoice(self, invoice_no: str) -> MockCase:
+        """The invoice's case: the open one, else the last one closed."""
+        found = [c for c in self.cases.values() if c.request.invoice_no == invoice_no]
+        if not found:
+            raise UserError(f"the mock agency has no case for invoice {invoice_no}")
+        return next((c for c in found if not c.closed), found[-1])
+
+    @writes
+    def take_refusal(self, invoice_no: str) -> str | None:
+        """The reason the agency refuses this registration of the invoice, if it does."""
+        refusal = self.head.refusals.get(invoice_no)
+        if refusal is None:
+            return None
+        if refusal.times <= 1:
+            del self.head.refusals[invoice_no]
+        else:
+            refusal.times -= 1
+        self.tick()
+        return refusal.reason
 
     def summary(self) -> dict[str, Any]:
         """Counts for ``connector mock show``."""

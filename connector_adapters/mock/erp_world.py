@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from connector.clock import local_date
 from connector.domain import (
     Address,
     CaseStatus,
@@ -39,8 +38,10 @@ from connector.domain import (
     VoucherLine,
 )
 from connector.errors import UserError
+from connector_adapters.mock import events as ev
 from connector_adapters.mock import flow
 from connector_adapters.mock.collection import ZERO, nok
+from connector_adapters.mock.events import Scheduled
 from connector_adapters.mock.norway import kid as make_kid
 from connector_adapters.mock.state import (
     DateText,
@@ -145,6 +146,7 @@ class ErpWorld(Side):
         "ledger": (MockLedgerEntry, "id"),
         "voucher": (MockVoucher, "id"),
         "status": (CaseStatus, "invoice_id"),
+        "event": (Scheduled, "id"),
     }
     HEAD = ErpHead
     FAULTS = ERP_FAULTS
@@ -214,18 +216,9 @@ class ErpWorld(Side):
         return self.head.status_writes
 
     @property
-    def today(self) -> date:
-        """The company's calendar day: the reminder flow counts local days (R1)."""
-        self.refresh()
-        return self._today()
-
-    def _today(self) -> date:
-        return local_date(self.head.now, self.head.company.timezone)
-
-    def midnight(self, day: date) -> datetime:
-        """The instant ``day`` starts in the company's zone, in UTC."""
-        tz = ZoneInfo(self.head.company.timezone)
-        return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC)
+    def timezone(self) -> str:
+        """The company's zone: the reminder flow counts its local days (R1)."""
+        return self.head.company.timezone
 
     @reads
     def customer(self, number: str) -> MockCustomer:
@@ -268,17 +261,11 @@ class ErpWorld(Side):
 
     # -- time and the reminder flow ----------------------------------------------------------
 
-    @writes
-    def advance_to(self, target: datetime) -> None:
-        """Run the reminder flow at each local midnight up to ``target``, then stand there."""
-        day = self._today() + timedelta(days=1)
-        while (start := self.midnight(day)) <= target:
-            self.set_now(start)
-            for number, wake in list(self._wake.items()):
-                if wake is not None and wake <= day:
-                    self._refresh(self.invoices[number], day, send=True)
-            day += timedelta(days=1)
-        self.set_now(target)
+    def _night(self, day: date) -> None:
+        """The reminder flow's nightly run: every letter due today goes out."""
+        for number, wake in list(self._wake.items()):
+            if wake is not None and wake <= day:
+                self._refresh(self.invoices[number], day, send=True)
 
     def _state(self, invoice: MockInvoice, today: date) -> flow.FlowState:
         if not invoice.is_open:
@@ -713,6 +700,100 @@ class ErpWorld(Side):
             self.head.status_writes += 1
             self.tick()
 
+    @writes
+    def apply(self, event: Any) -> str:
+        """Make an ERP event happen now (``events``); returns what changed, in one line."""
+        match event:
+            case ev.Pay(invoice_no=no, amount=amount):
+                paid = self._open_invoice(no).balance if amount is None else amount
+                invoice = self.pay(no, paid)
+                return (f"invoice {no}: the debtor paid {nok(paid)} to the creditor; "
+                        f"balance now {nok(invoice.balance)}")
+            case ev.Credit(invoice_no=no, amount=amount):
+                note = self.credit(no, self._open_invoice(no).balance if amount is None
+                                   else amount)
+                return (f"invoice {no}: credit note {note.invoice_no} for {nok(-note.amount)}; "
+                        f"balance now {nok(self.invoices[no].balance)}")
+            case ev.WriteOff(invoice_nos=numbers, account=account, on=on,
+                             description=text):
+                voucher = self.write_off(numbers, on or self._today(), account,
+                                         description=text)
+                total = sum((ln.amount for ln in voucher.lines if ln.account == account), ZERO)
+                return (f"invoice {', '.join(numbers)}: {nok(total)} written off to account "
+                        f"{account} (voucher {voucher.id}); the agency keeps collecting")
+            case ev.Delete(invoice_no=no):
+                self.delete_invoice(no)
+                return f"invoice {no} deleted"
+            case ev.NewInvoice():
+                self.customer(event.customer_no)
+                invoice = self.add_invoice(
+                    event.customer_no, event.amount, invoice_no=event.invoice_no,
+                    invoice_date=event.invoice_date, due_date=event.due_date,
+                    currency=event.currency)
+                return (f"invoice {invoice.invoice_no} for customer {invoice.customer_no}: "
+                        f"{invoice.currency} {invoice.amount}, dated {invoice.invoice_date}, "
+                        f"due {invoice.due_date}")
+            case ev.EditCustomer():
+                return self._edit_customer(event)
+            case ev.Exclude(number=number):
+                self.exclude_customer(number)
+                return f"customer {number}: excluded from collection"
+            case ev.Include(number=number):
+                self.include_customer(number)
+                return f"customer {number}: included in collection again"
+            case ev.Reminders():
+                return self._switch_reminders(event)
+            case ev.Approve(voucher=voucher_id):
+                chosen = [voucher_id] if voucher_id else [v.id for v in self.proposals()]
+                for vid in chosen:
+                    self.approve_proposal(vid)
+                return ("approved " + ", ".join(chosen) if chosen
+                        else "no bookkeeping proposal is waiting")
+            case ev.Discard(voucher=voucher_id):
+                self.discard_proposal(voucher_id)
+                return f"proposal {voucher_id} discarded; its reference is free again"
+            case ev.Fault(operation=operation, times=times):
+                self.inject(operation, times)
+                return (f"the next {times} call(s) of {operation} will fail" if times
+                        else f"no more faults in {operation}")
+        raise UserError(f"the mock ERP does not run {event.kind} events")
+
+    def _edit_customer(self, event: ev.EditCustomer) -> str:
+        old = self.customer(event.number)
+        given = event.model_dump(exclude={"kind", "number"}, exclude_none=True)
+        address = {k: v for k, v in given.items() if k in ev.ADDRESS_FIELDS}
+        card = {k: v for k, v in given.items() if k not in ev.ADDRESS_FIELDS}
+        if not given:
+            raise UserError("customer: give at least one field to change")
+        if card:
+            self.update_customer(event.number, **card)
+        if address:
+            self.set_address(event.number, **address)
+        new = self.customers[event.number]
+        before, after = _flat(old), _flat(new)
+        changes = [f"{k} {before[k]!s} -> {after[k]!s}" for k in given if before[k] != after[k]]
+        return (f"customer {event.number}: " + (", ".join(changes) or "nothing changed")
+                + ("; its change time moved" if card
+                   else "; an address edit: its change time stays"))
+
+    def _switch_reminders(self, event: ev.Reminders) -> str:
+        fields: dict[str, Any] = {}
+        if event.send is not None:
+            fields["send_reminders"] = event.send
+        if event.company:
+            fields["dunning"] = None
+        elif event.dunning is not None:
+            fields["dunning"] = event.dunning
+        if not fields:
+            raise UserError("reminders: give send, dunning or company")
+        customer = self.update_customer(event.number, **fields)
+        setup = self.dunning_for(customer)
+        steps = [name for name, on in setup.model_dump().items() if on] or ["none"]
+        whose = "its own" if customer.dunning is not None else "the company's"
+        return (f"customer {event.number}: reminders "
+                f"{'on' if customer.send_reminders else 'off'}, {whose} dunning setup "
+                f"({', '.join(steps)})")
+
     def summary(self) -> dict[str, Any]:
         """Counts for ``connector mock show``."""
         self.refresh()
@@ -736,3 +817,7 @@ class ErpWorld(Side):
             "ledger_entries": len(self._ledger),
             "status_writes": self.head.status_writes,
         }
+
+
+def _flat(customer: MockCustomer) -> dict[str, Any]:
+    return {**customer.model_dump(exclude={"address"}), **customer.address.model_dump()}

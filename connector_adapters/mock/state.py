@@ -18,15 +18,17 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from operator import attrgetter
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Concatenate, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from connector.clock import local_date
 from connector.domain import Money
 from connector.errors import TransientError, UserError
 
@@ -109,6 +111,28 @@ def positive(amount: Decimal | int | str, limit: Decimal, what: str) -> Decimal:
     if value <= 0 or value > limit:
         raise UserError(f"{what}: {value} must be above 0 and at most the balance {limit}")
     return value
+
+
+def writes(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """Run a side's method as one transaction (nested calls join the outer one)."""
+
+    @functools.wraps(method)
+    def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self.transaction():
+            return method(self, *args, **kwargs)
+
+    return run
+
+
+def reads(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """Bring the side up to date before the method reads it."""
+
+    @functools.wraps(method)
+    def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        self.refresh()
+        return method(self, *args, **kwargs)
+
+    return run
 
 
 class RecordFile:
@@ -368,12 +392,94 @@ class Side:
                       for key in sorted(self.tables[kind])]
         return "\n".join(parts)
 
-    # -- time and ids ----------------------------------------------------------------------
+    # -- time, timed events and ids ---------------------------------------------------------
 
     @property
     def now(self) -> datetime:
         self.refresh()
         return self.head.now
+
+    @property
+    def timezone(self) -> str:
+        """The zone of the side's calendar: its nightly run is at local midnight."""
+        raise NotImplementedError
+
+    @property
+    def today(self) -> date:
+        self.refresh()
+        return self._today()
+
+    def _today(self) -> date:
+        return local_date(self.head.now, self.timezone)
+
+    def midnight(self, day: date) -> datetime:
+        """The instant ``day`` starts in the side's zone, in UTC."""
+        return datetime.combine(day, time(), tzinfo=ZoneInfo(self.timezone)).astimezone(UTC)
+
+    def _night(self, day: date) -> None:
+        """The side's nightly run for ``day``."""
+        raise NotImplementedError
+
+    def apply(self, event: Any) -> str:
+        """Make ``event`` happen now; returns what changed, in one line."""
+        raise NotImplementedError
+
+    def advance_to(self, target: datetime) -> list[Any]:
+        """Move the side's clock to ``target``, running each nightly run and each timed event
+        on the way in the order of their times (a night before an event at its midnight).
+        Each is a write of its own; an event that fails is kept as failed, with why.
+        Returns the events that ran."""
+        ran: list[Any] = []
+        while True:
+            with self.transaction():
+                day = self._today() + timedelta(days=1)
+                night = self.midnight(day)
+                due = self._next_event()
+                if due is not None and due.at <= target and due.at < night:
+                    self.set_now(due.at)
+                elif night <= target:
+                    self.set_now(night)
+                    self._night(day)
+                    continue
+                else:
+                    self.set_now(target)
+                    return ran
+            ran.append(self._run(due.id))
+
+    def _next_event(self) -> Any:
+        pending = [s for s in self.tables["event"].values() if s.state == "pending"]
+        return min(pending, key=lambda s: (s.at, int(s.id[1:])), default=None)
+
+    def _run(self, event_id: str) -> Any:
+        try:
+            with self.transaction():
+                scheduled = self.tables["event"][event_id]
+                result = self.apply(scheduled.event)
+                scheduled.state, scheduled.result = "done", result
+                self.touch("event", scheduled)
+        except UserError as exc:
+            with self.transaction():
+                scheduled = self.tables["event"][event_id]
+                scheduled.state, scheduled.result = "failed", str(exc)
+                self.touch("event", scheduled)
+        return scheduled
+
+    @writes
+    def schedule(self, event: Any, at: datetime) -> Any:
+        """Keep ``event`` to run when the clock reaches ``at`` (later than now)."""
+        if at <= self.head.now:
+            raise UserError(f"at: {at.isoformat()} is not later than the world's time "
+                            f"{self.head.now.isoformat()}")
+        scheduled = self.KINDS["event"][0].model_validate(
+            {"id": f"E{self.next_id()}", "at": at, "event": event})
+        self.touch("event", scheduled)
+        self.tick()
+        return scheduled
+
+    def events(self) -> list[Any]:
+        """Every timed event, pending or run, in the order of their times."""
+        self.refresh()
+        return sorted(self.tables["event"].values(), key=lambda s: (s.at, int(s.id[1:])))
 
     def tick(self) -> datetime:
         self.head.now += TICK
@@ -429,25 +535,3 @@ class Side:
                 self.head.faults[operation] = left - 1
             self._dirty[("head", "")] = None
         raise TransientError(f"mock fault injected into {operation} ({left - 1} more to come)")
-
-
-def writes(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
-    """Run a side's method as one transaction (nested calls join the outer one)."""
-
-    @functools.wraps(method)
-    def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with self.transaction():
-            return method(self, *args, **kwargs)
-
-    return run
-
-
-def reads(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
-    """Bring the side up to date before the method reads it."""
-
-    @functools.wraps(method)
-    def run(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        self.refresh()
-        return method(self, *args, **kwargs)
-
-    return run

@@ -20,6 +20,7 @@ from connector.errors import UserError
 from connector.ports import Capability
 from connector_adapters.mock.agency_world import AGENCY_FAULTS, AgencyWorld, DebtorScript
 from connector_adapters.mock.erp_world import ERP_FAULTS, ErpWorld, MockCustomer
+from connector_adapters.mock.events import AGENCY_KINDS, Event, Fault, Scheduled
 from connector_adapters.mock.state import build
 
 ERP_FILE = "erp.sqlite"
@@ -106,15 +107,43 @@ class World:
         return self.erp.midnight(day)
 
     def advance(self, delta: timedelta) -> datetime:
-        """Move time forward, running the nightly run at each local midnight crossed: the
-        ERP's reminder flow, the agency's collection process and payouts. If a crash left
-        one side behind the other, both reach the same time again."""
+        """Move time forward, running the nightly run at each local midnight crossed (the
+        ERP's reminder flow, the agency's collection process and payouts) and the timed
+        events that fall due. If a crash left one side behind the other, both reach the
+        same time again."""
+        self.run_until(delta)
+        return self.now
+
+    def run_until(self, delta: timedelta) -> list[Scheduled]:
+        """``advance``, returning the timed events that ran, in the order of their times."""
         if delta < timedelta(0):
             raise UserError("the mock world's clock only moves forward")
         target = self.now + delta
-        self.erp.advance_to(target)
-        self.agency.advance_to(target)
-        return self.now
+        ran = self.erp.advance_to(target) + self.agency.advance_to(target)
+        return sorted(ran, key=lambda s: s.at)
+
+    # -- events --------------------------------------------------------------------------
+
+    def side_for(self, event: Event) -> ErpWorld | AgencyWorld:
+        if isinstance(event, Fault):
+            return self._side_of(event.operation)
+        return self.agency if event.kind in AGENCY_KINDS else self.erp
+
+    def apply(self, event: Event) -> str:
+        """Make ``event`` happen now; returns what changed. A refused event changes nothing."""
+        return self.side_for(event).apply(event)
+
+    def schedule(self, event: Event, at: datetime) -> Scheduled:
+        """Keep ``event`` in its side's file, to run when ``advance`` passes ``at``."""
+        side = self.side_for(event)
+        if isinstance(event, Fault):
+            self._side_of(event.operation)  # an unknown operation is refused now
+        scheduled: Scheduled = side.schedule(event, at)
+        return scheduled
+
+    def events(self) -> list[Scheduled]:
+        """Every timed event of both sides, pending or run, in the order of their times."""
+        return sorted(self.erp.events() + self.agency.events(), key=lambda s: s.at)
 
     # -- what spans both sides ---------------------------------------------------------------
 
@@ -159,8 +188,10 @@ class World:
 
     def summary(self) -> dict[str, Any]:
         """Counts for ``connector mock show``."""
+        pending = [s for s in self.events() if s.state == "pending"]
         return {"now": self.now.isoformat(), "today": self.today.isoformat(),
-                **self.erp.summary(), **self.agency.summary(), "faults": self.faults}
+                **self.erp.summary(), **self.agency.summary(), "faults": self.faults,
+                "events_pending": len(pending)}
 
     def snapshot(self) -> str:
         """Both sides' records as text: equal snapshots, equal worlds."""

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from connector.cli.lists import LIST_ORDER, claims_table, fetch_claims
-from connector.cli.output import err, out, print_json
+from connector.cli.output import err, out, print_json, render_table
 from connector.cli.root import JsonOpt, LinkOpt, runtime, settings
 from connector.config import parse_duration
 from connector.errors import ConnectorError
@@ -29,7 +29,10 @@ DEMO_ROWS = 10
 
 
 def register(app: typer.Typer) -> None:
+    from connector_adapters.mock import event_commands
+
     app.command()(demo)
+    event_commands.register(mock_app)
     app.add_typer(mock_app, name="mock")
 
 
@@ -109,30 +112,47 @@ def mock_load(
 def mock_advance(
     duration: Annotated[str, typer.Argument(help="How far to move the clock: 2h, 14d, 1h30m.")],
     link: LinkOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Move the mock world's clock forward; its reminder flow runs as days pass."""
+    """Move the mock world's clock forward: the reminder flow and the agency run as days
+    pass, and the timed events that fall due run in order."""
+    from connector_adapters.mock.event_commands import describe, event_rows
+
     try:
         delta = parse_duration(duration)
     except ValueError as exc:
         raise ConnectorError(str(exc)) from None
-    path = mock_world_path(link)
-    world = open_world(path)
-    world.advance(delta)
+    world = open_world(mock_world_path(link))
+    ran = world.run_until(delta)
+    if as_json:
+        print_json({"now": world.now.isoformat(), "today": world.today.isoformat(),
+                    "events": event_rows(ran)})
+        return
+    for scheduled in ran:
+        out.print(f"{scheduled.id} {scheduled.at.isoformat()} {describe(scheduled.event)}: "
+                  f"{scheduled.state}: {scheduled.result}", markup=False, highlight=False)
     out.print(f"mock world now {world.now.isoformat()} (company day {world.today})")
 
 
 @mock_app.command("show")
 def mock_show(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
-    """Show the mock world: its time, company, counts, agency cases and duplicates."""
-    summary = open_world(mock_world_path(link)).summary()
+    """Show the mock world: its time, company, counts, agency cases and duplicates, and the
+    timed events still to come."""
+    from connector_adapters.mock.event_commands import event_rows
+
+    world = open_world(mock_world_path(link))
+    summary = world.summary()
+    coming = event_rows([s for s in world.events() if s.state == "pending"])
     if as_json:
-        print_json(summary)
+        print_json({**summary, "events_to_come": coming})
         return
     table = Table(title="Mock world", title_justify="left", show_header=False)
     for key, value in summary.items():
         table.add_row(key, json.dumps(value, default=str) if isinstance(value, dict)
                       else str(value))
     out.print(table)
+    out.print(render_table(f"Events to come ({len(coming)})", coming,
+                           [("id", "id"), ("at", "at"), ("event", "event")]))
 
 
 def mock_world_path(link: str | None) -> Path:

@@ -721,6 +721,23 @@ class ErpWorld(Side):
                 total = sum((ln.amount for ln in voucher.lines if ln.account == account), ZERO)
                 return (f"invoice {', '.join(numbers)}: {nok(total)} written off to account "
                         f"{account} (voucher {voucher.id}); the agency keeps collecting")
+            case ev.Book():
+                invoice = self._open_invoice(event.invoice_no)
+                if event.amount <= 0:
+                    raise UserError(f"amount: {event.amount} must be above 0")
+                reference = event.reference or f"manual-{self.next_id()}"
+                voucher = self.post_voucher(Voucher(
+                    reference=reference, kind=VoucherKind.POSTED, date=self._today(),
+                    description=event.description, lines=[
+                        VoucherLine(account=event.account, amount=event.amount,
+                                    description=event.description),
+                        VoucherLine(account=CUSTOMER_LEDGER, amount=-event.amount,
+                                    customer_no=invoice.customer_no,
+                                    invoice_no=invoice.invoice_no,
+                                    description=event.description)]))
+                return (f"invoice {invoice.invoice_no}: {nok(event.amount)} booked by hand "
+                        f"(voucher {voucher.id}, reference {reference}); balance now "
+                        f"{nok(invoice.balance)}")
             case ev.Delete(invoice_no=no):
                 self.delete_invoice(no)
                 return f"invoice {no} deleted"

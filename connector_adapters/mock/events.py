@@ -51,6 +51,19 @@ class WriteOff(_Event):
     description: str = ""
 
 
+class Book(_Event):
+    """The accountant books money received (an agency payout, say) by hand: a posted bank
+    voucher, debit the bank, credit the invoice on the customer ledger."""
+
+    kind: Literal["book"] = "book"
+    invoice_no: str
+    amount: Money
+    reference: str | None = None
+    """The voucher's external reference (default: ``manual-`` and a number)."""
+    account: str = "1920"
+    description: str = "Payment from the debt-collection agency, booked by hand"
+
+
 class Delete(_Event):
     kind: Literal["delete"] = "delete"
     invoice_no: str
@@ -168,7 +181,7 @@ class Fault(_Event):
 
 
 Event = Annotated[
-    Pay | Credit | WriteOff | Delete | NewInvoice | EditCustomer | Exclude | Include
+    Pay | Credit | WriteOff | Book | Delete | NewInvoice | EditCustomer | Exclude | Include
     | Reminders | AgencyPay | AgencyClose | AgencyReject | AgencyPayout | Approve | Discard
     | Fault,
     Field(discriminator="kind"),

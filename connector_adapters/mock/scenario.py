@@ -24,12 +24,14 @@ from pydantic import (
     model_validator,
 )
 
+from connector.config import parse_duration
 from connector.domain import Company, DunningSetup, LetterKind, Money
 from connector.errors import ConfigError, UserError
 from connector.ports import Capability
 from connector_adapters.mock.agency_world import valid_agency_capabilities
 from connector_adapters.mock.collection import Behaviour
 from connector_adapters.mock.erp_world import MockCustomer
+from connector_adapters.mock.events import EVENTS
 from connector_adapters.mock.state import parse_date
 from connector_adapters.mock.world import World
 
@@ -128,6 +130,9 @@ class Scenario(_Section):
     customers: list[ScenarioCustomer] = []
     invoices: list[ScenarioInvoice] = []
     letters: list[ScenarioLetter] = []
+    events: list[dict[str, Any]] = []
+    """Timed events: ``at`` (a time with its offset, or a date) or ``after`` (a duration
+    from the start), a ``kind`` and its fields (docs/mock.md, "Events")."""
 
 
 def load_scenario(path: Path) -> World:
@@ -136,6 +141,8 @@ def load_scenario(path: Path) -> World:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the scenario: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a scenario: the file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return build_scenario(data, str(path))
@@ -145,13 +152,16 @@ def build_scenario(data: dict[str, Any], source: str = "scenario") -> World:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(
-            f"{source}: {_where(err['loc'])}: {err['msg']}" for err in exc.errors()
-        )) from None
+        errors = exc.errors()
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(f"{source}: {_where(errors[0]['loc'])}: {errors[0]['msg']}{more}"
+                          ) from None
     try:
         return _build(scenario, source)
     except UserError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+    except (OverflowError, ValueError) as exc:  # a date or a day count out of range
+        raise ConfigError(f"{source}: out of range: {exc}") from None
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -211,7 +221,41 @@ def _build(scenario: Scenario, source: str) -> World:
                          due if isinstance(due, date) else None)
     if scenario.world.backfill:
         world.erp.settle()
+    for i, raw in enumerate(scenario.events):
+        _schedule(world, fail, f"events[{i}]", dict(raw), scenario.world.start)
     return world
+
+
+def _schedule(world: World, fail: Fail, where: str, data: dict[str, Any],
+              start: datetime) -> None:
+    at, after = data.pop("at", None), data.pop("after", None)
+    if (at is None) == (after is None):
+        raise fail(where, "give at (a time or a date) or after (a duration from the start)")
+    try:
+        event = EVENTS.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first["loc"][1:]] or [str(p) for p in first["loc"]]
+        raise fail(f"{where}.{'.'.join(loc)}", first["msg"]) from None
+    if after is not None:
+        try:
+            when = start + parse_duration(after if isinstance(after, str) else str(after))
+        except ValueError as exc:
+            raise fail(f"{where}.after", str(exc)) from None
+    elif isinstance(at, datetime):
+        if at.tzinfo is None:
+            raise fail(f"{where}.at", "give the time with its offset, e.g. "
+                                      "2026-03-05T10:00:00+01:00")
+        when = at
+    elif isinstance(at, date):
+        when = world.midnight(at)
+    else:
+        raise fail(f"{where}.at", f"{at!r} is not a time or a date")
+    try:
+        world.schedule(event, when)
+    except UserError as exc:
+        raise fail(f"{where}.at" if str(exc).startswith("at:") else where,
+                   str(exc).removeprefix("at: ")) from None
 
 
 def _day(fail: Fail, stem: str, absolute: date | str | None, relative: int | None,

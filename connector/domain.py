@@ -7,7 +7,7 @@ Adapters translate their wire formats into these models and nothing else.
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -30,7 +30,10 @@ def _no_float(value: Any) -> Any:
 def _money(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("money must be a finite number")
-    return to_money(value)
+    try:
+        return to_money(value)
+    except InvalidOperation:
+        raise ValueError(f"money has too many digits ({value:.3g})") from None
 
 
 Money = Annotated[Decimal, BeforeValidator(_no_float), AfterValidator(_money)]

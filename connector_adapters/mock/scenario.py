@@ -152,10 +152,8 @@ def build_scenario(data: dict[str, Any], source: str = "scenario") -> World:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(f"{source}: {_where(errors[0]['loc'])}: {errors[0]['msg']}{more}"
-                          ) from None
+        raise ConfigError(f"{source}: " + "; ".join(
+            f"{_where(err['loc'])}: {err['msg']}" for err in exc.errors())) from None
     try:
         return _build(scenario, source)
     except UserError as exc:

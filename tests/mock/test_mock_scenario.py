@@ -202,3 +202,61 @@ def test_an_unknown_agency_capability_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"world\.agency_capabilities: Value error, the mock "
                                           "agency has no capability webhooks"):
         load_scenario(path)
+
+
+def test_timed_events_wait_for_their_time(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        [[invoices]]
+        invoice_no = "30001"
+        customer_no = "1"
+        due_in_days = 10
+        amount = "500.00"
+
+        [[events]]
+        after = "1d2h"
+        kind = "pay"
+        invoice_no = "30001"
+        amount = "100.00"
+
+        [[events]]
+        at = 2025-03-05
+        kind = "agency-payout"
+        """)
+    world = load_scenario(path)
+    assert [s.state for s in world.events()] == ["pending", "pending"]
+    before = world.erp.invoice("30001").balance
+    ran = world.run_until(timedelta(days=1, hours=2))
+    assert [s.event.kind for s in ran] == ["pay"] and ran[0].state == "done"
+    assert world.erp.invoice("30001").balance == before - Decimal("100.00")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[[events]]\nafter = "1d"\nkind = "dance"\n', "events[0]"),
+        ('[[events]]\nafter = "1d"\nkind = "pay"\ninvoice_no = "1"\namount = "1e999"\n',
+         "events[0].amount"),
+        ('[[events]]\nat = 2025-02-30\nkind = "agency-payout"\n', "not valid TOML"),
+        ('[[events]]\nat = 2020-01-01T00:00:00Z\nkind = "agency-payout"\n', "events[0].at"),
+        ('[[events]]\nkind = "agency-payout"\n', "give at"),
+        ('[[events]]\nafter = "soon"\nkind = "agency-payout"\n', "events[0].after"),
+        ('[[events]]\nafter = "1d"\nkind = "fault"\noperation = "erp.nope"\n', "no mock"),
+        ('[[invoices]]\ncustomer_no = "1"\namount = 99999999999999999999999999999999\n'
+         'due_in_days = 1\n', "invoices[0].amount"),
+        ('[[invoices]]\ncustomer_no = "1"\namount = "10.00"\n'
+         'due_in_days = 99999999999\n', "out of range"),
+    ],
+)
+def test_bad_scenario_files_are_one_line_errors(tmp_path: Path, body: str,
+                                                message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_scenario(write(tmp_path, body))
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_binary_content_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "scenario.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe" * 20)
+    with pytest.raises(ConfigError, match="not UTF-8 text") as refused:
+        load_scenario(path)
+    assert "\n" not in str(refused.value)

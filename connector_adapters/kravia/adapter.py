@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from connector.clock import Clock, SystemClock
 from connector.domain import AgencyCase, CaseRequest, CaseUpdate, ClaimReduction, Payout
-from connector.errors import AdapterError, CaseRejected, Unsupported
+from connector.errors import AdapterError, CaseRejected, ConfigError, Unsupported
 from connector.http import HttpClient, HttpError, credential_key, shared_limiter
 from connector.ports import Capability, Page, Rejected, parse_page
 from connector.rules import AgencyRequirements
@@ -163,6 +163,17 @@ class KraviaAgency:
         path = (wire.PAYMENT if isinstance(body := mapping.reduction_body(reduction),
                                            wire.DirectPayment) else wire.CREDIT_NOTE)
         self.http.send_json("POST", path, body.model_dump())
+
+    # -- webhook ------------------------------------------------------------------------------
+
+    def register_webhook(self, url: str, *, enabled: bool = True) -> None:
+        """PUT /creditor/{id}/webhook with the link's secret: one per creditor, all events."""
+        if self.settings.webhook_secret is None:
+            raise ConfigError("kravia settings: webhook_secret is needed to register a webhook")
+        body = wire.WebhookConfig(secret=self.settings.webhook_secret.get_secret_value(),
+                                  enabled=enabled, url=url)
+        self.http.send_json("PUT", wire.WEBHOOK.format(id=self.settings.creditor_id),
+                            body.model_dump())
 
     # -- what only Kravia Kundeweb does (R6) ---------------------------------------------------
 

@@ -124,7 +124,7 @@ class KraviaEmulator:
 
     def transport(self) -> httpx.BaseTransport:
         """An in-process transport for the adapter's client (no socket)."""
-        return _SyncASGITransport(self.app)
+        return in_process(self.app)
 
     def count(self, operation: str) -> int:
         return sum(1 for op, _ in self.requests if op == operation)
@@ -433,44 +433,41 @@ def _post(url: str, body: bytes) -> int:
     return response.status_code
 
 
-class _SyncASGITransport(httpx.BaseTransport):
-    """Runs the ASGI app for each request of a synchronous client, in this thread."""
+def in_process(app: Starlette) -> httpx.BaseTransport:
+    """A transport for a synchronous httpx client that calls ``app`` in this thread (a
+    ``MockTransport``, so vcrpy records and replays it like the network)."""
+    return httpx.MockTransport(lambda request: asyncio.run(_call(app, request)))
 
-    def __init__(self, app: Starlette) -> None:
-        self._app = app
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return asyncio.run(self._call(request))
+async def _call(app: Starlette, request: httpx.Request) -> httpx.Response:
+    """One request through the ASGI app, as a server would pass it."""
+    url = request.url
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+        "method": request.method, "scheme": url.scheme, "path": url.path,
+        "raw_path": url.raw_path.split(b"?")[0], "query_string": url.query,
+        "root_path": "", "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "server": (url.host, url.port or 443), "client": ("127.0.0.1", 0),
+    }
+    body = request.read()
+    received = False
+    status = 500
+    headers: list[tuple[bytes, bytes]] = []
+    chunks: list[bytes] = []
 
-    async def _call(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": request.method, "scheme": url.scheme, "path": url.path,
-            "raw_path": url.raw_path.split(b"?")[0], "query_string": url.query,
-            "root_path": "", "headers": [(k.lower(), v) for k, v in request.headers.raw],
-            "server": (url.host, url.port or 443), "client": ("127.0.0.1", 0),
-        }
-        body = request.read()
-        sent = False
-        status = 500
-        headers: list[tuple[bytes, bytes]] = []
-        chunks: list[bytes] = []
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if received:
+            return {"type": "http.disconnect"}
+        received = True
+        return {"type": "http.request", "body": body, "more_body": False}
 
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status, headers = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
 
-        async def send(message: MutableMapping[str, Any]) -> None:
-            nonlocal status, headers
-            if message["type"] == "http.response.start":
-                status, headers = message["status"], list(message.get("headers", []))
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self._app(scope, receive, send)
-        return httpx.Response(status, headers=headers, content=b"".join(chunks),
-                              request=request)
+    await app(scope, receive, send)
+    return httpx.Response(status, headers=headers, content=b"".join(chunks), request=request)

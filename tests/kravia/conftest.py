@@ -49,7 +49,7 @@ class Creditor:
 def settings(**extra: Any) -> KraviaSettings:
     return KraviaSettings.parse({"api_token": TOKEN, "creditor_id": CREDITOR,
                                  "webhook_secret": WEBHOOK_SECRET,
-                                 "requests_per_second": 1000, **extra})
+                                 "requests_per_second": 1_000_000, **extra})
 
 
 def creditor(world: World | None = None, **extra: Any) -> Creditor:

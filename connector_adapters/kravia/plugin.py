@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import typer
+
 import connector
 from connector_adapters.kravia.adapter import KraviaAgency
 from connector_adapters.kravia.settings import KraviaSettings
@@ -30,3 +32,10 @@ def create(settings: Mapping[str, Any], context: AdapterContext) -> KraviaAgency
 @connector.hookimpl
 def connector_register_adapters(register: Register) -> None:
     register.agency(NAME, create, capabilities=KraviaAgency.capabilities, summary=SUMMARY)
+
+
+@connector.hookimpl
+def connector_register_commands(app: typer.Typer) -> None:
+    from connector_adapters.kravia.commands import register
+
+    register(app)

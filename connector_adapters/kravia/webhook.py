@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +30,7 @@ from connector_adapters.kravia import guesses, wire
 
 log = structlog.get_logger(__name__)
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 DEFAULT_TOLERANCE = timedelta(minutes=5)
 MAX_BODY = 16 * 1024
 """The documented event is about 150 bytes; anything far larger is not one."""
@@ -105,16 +106,36 @@ class Verifier:
         return event.data
 
 
-def receiver(path: str, verifier: Verifier, marks: FetchMarks, link: str) -> Route:
-    """The POST route Kravia calls: 401 for every refusal, 200 once the case is marked."""
+@dataclass(frozen=True)
+class Hook:
+    """What a delivery for one link needs: its verifier, its marks, and how to wake it."""
+
+    verifier: Verifier
+    marks: FetchMarks
+    wake: Callable[[], None] = lambda: None
+
+
+def endpoint(hook_for: Callable[[str], Hook | None]) -> Endpoint:
+    """The POST endpoint Kravia calls at ``…/{link}``: 401 for every refusal (an unknown
+    link or one without a webhook secret too), 200 once the case is marked."""
 
     async def deliver(request: Request) -> Response:
+        link = str(request.path_params.get("link", ""))
+        hook = hook_for(link)
         body = await request.body()
-        verdict = verifier.check(body)
+        verdict = hook.verifier.check(body) if hook is not None else "no webhook for this link"
         if isinstance(verdict, str):
-            log.warning("kravia webhook refused", link=link, reason=verdict)
+            log.warning("kravia webhook refused", link=link[:100], reason=verdict)
             return JSONResponse({"error": "refused"}, status_code=401)
-        marks.mark(str(verdict.claimId))
+        assert hook is not None
+        hook.marks.mark(str(verdict.claimId))
+        hook.wake()
         return JSONResponse({"ok": True})
 
-    return Route(path, deliver, methods=["POST"], name=f"kravia-webhook-{link}")
+    return deliver
+
+
+def receiver(path: str, verifier: Verifier, marks: FetchMarks, link: str) -> Route:
+    """A route for one link (tests; a server of its own)."""
+    hook = Hook(verifier, marks)
+    return Route(path, endpoint(lambda _: hook), methods=["POST"], name=f"kravia-webhook-{link}")

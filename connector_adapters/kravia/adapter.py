@@ -102,7 +102,7 @@ class KraviaAgency:
 
     def _details(self, case_ids: Sequence[str]) -> Page[CaseUpdate]:
         raws = [self.http.get_json(wire.DETAILS.format(id=case_id)) for case_id in case_ids]
-        return _translate(CaseUpdate, "case", raws, mapping.case_update, "case_id")
+        return translate_page(CaseUpdate, "case", raws, mapping.case_update, "case_id")
 
     def _search(self, start: datetime) -> Iterator[list[guesses.SearchItem]]:
         """Pages of invoices updated after ``start``, oldest change first.
@@ -140,7 +140,7 @@ class KraviaAgency:
         raws = list(body or [])
         size = self.settings.page_size
         for start in range(0, len(raws), size):
-            yield _translate(Payout, "payout", raws[start:start + size], mapping.payout)
+            yield translate_page(Payout, "payout", raws[start:start + size], mapping.payout)
 
     def mark_booked(self, payout_id: str, accounting_id: str) -> None:
         """PATCH …/bookkeep: setting the same accounting id again changes nothing."""
@@ -205,7 +205,7 @@ def too_long(body: wire.RegisterCase) -> tuple[str, str] | None:
     return None
 
 
-def _translate(model: type[T], resource: str, raws: Sequence[Any],
+def translate_page(model: type[T], resource: str, raws: Sequence[Any],
                translate: Callable[[dict[str, Any]], dict[str, Any]],
                key_field: str = "id") -> Page[T]:
     """Wire records to a page of domain models; one that cannot be read is set aside."""

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 import connector
+from connector.clock import SystemClock
 from connector_adapters.kravia.adapter import KraviaAgency
 from connector_adapters.kravia.settings import KraviaSettings
-from connector_adapters.kravia.webhook import marks_for
+from connector_adapters.kravia.webhook import RouteTable, marks_for, mount
 
 if TYPE_CHECKING:
     from connector.ports import AdapterContext
@@ -39,3 +40,9 @@ def connector_register_commands(app: typer.Typer) -> None:
     from connector_adapters.kravia.commands import register
 
     register(app)
+
+
+@connector.hookimpl
+def connector_register_routes(routes: RouteTable) -> None:
+    """Kravia's webhook receiver on the daemon's listener (``docs/adapters/kravia.md``)."""
+    mount(routes, SystemClock().now)

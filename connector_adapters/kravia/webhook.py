@@ -12,12 +12,13 @@ them, so a lost delivery costs latency, never data.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from pydantic import ValidationError
@@ -25,12 +26,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from connector.config import LinkSettings
+from connector.errors import ConfigError
 from connector.http import jsonio
 from connector_adapters.kravia import guesses, wire
 
 log = structlog.get_logger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+PATH = "/webhooks/kravia/{link}"
+"""Where the daemon's listener serves Kravia's deliveries, one URL per link."""
 DEFAULT_TOLERANCE = timedelta(minutes=5)
 MAX_BODY = 16 * 1024
 """The documented event is about 150 bytes; anything far larger is not one."""
@@ -139,3 +144,44 @@ def receiver(path: str, verifier: Verifier, marks: FetchMarks, link: str) -> Rou
     """A route for one link (tests; a server of its own)."""
     hook = Hook(verifier, marks)
     return Route(path, endpoint(lambda _: hook), methods=["POST"], name=f"kravia-webhook-{link}")
+
+
+class RouteTable(Protocol):
+    """Where the daemon's listener takes plugin routes (``connector_register_routes``)."""
+
+    def add(self, path: str, endpoint: Endpoint, methods: Sequence[str] = ...) -> None: ...
+
+    def links(self, agency: str | None = None, erp: str | None = None
+              ) -> list[LinkSettings]: ...
+
+    def wake(self, link: str) -> None: ...
+
+
+def mount(routes: RouteTable, clock: Callable[[], datetime]) -> None:
+    """Serve ``/webhooks/kravia/{link}`` for every link on Kravia with a webhook secret.
+
+    The link's settings are read at each delivery (link files change while the daemon
+    runs); a verifier per link and secret keeps the replay memory across deliveries."""
+    from connector_adapters.kravia.settings import KraviaSettings
+
+    verifiers: dict[tuple[str, str], Verifier] = {}
+    lock = threading.Lock()
+
+    def hook_for(link: str) -> Hook | None:
+        chosen = [s for s in routes.links(agency="kravia") if s.name == link]
+        if not chosen:
+            return None
+        try:
+            settings = KraviaSettings.parse(chosen[0].agency.options)
+        except ConfigError:
+            return None
+        if settings.webhook_secret is None:
+            return None
+        secret = settings.webhook_secret.get_secret_value()
+        key = (link, hashlib.sha256(secret.encode()).hexdigest())
+        with lock:
+            verifier = verifiers.setdefault(
+                key, Verifier(secret, clock, settings.webhook_tolerance))
+        return Hook(verifier, marks_for(link), lambda: routes.wake(link))
+
+    routes.add(PATH, endpoint(hook_for), methods=("POST",))

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.routing import Route
 
+from connector.config import AdapterSettings, LinkSettings
 from connector.http import jsonio
 from connector_adapters.kravia import guesses, wire
 from connector_adapters.kravia.emulator import in_process, signed_event
-from connector_adapters.kravia.webhook import Verifier, receiver
+from connector_adapters.kravia.plugin import connector_register_routes
+from connector_adapters.kravia.webhook import Verifier, marks_for, receiver
 from tests.kravia.conftest import WEBHOOK_SECRET, Creditor
 
 PATH = "/webhooks/kravia/test"
@@ -137,3 +143,42 @@ def test_the_signature_guess_reproduces_the_documented_shape() -> None:
     assert len(digest) == 32 and int(digest, 16) >= 0  # an MD5 hex digest, as the example
     assert digest != guesses.signature({**data, "claimId": 123444}, "SOME_SECRET")
     assert digest != guesses.signature(data, "OTHER_SECRET")
+
+
+@dataclass
+class Listener:
+    """The daemon listener's side of ``connector_register_routes``, as the daemon offers it."""
+
+    configured: list[LinkSettings]
+    mounted: list[Route] = field(default_factory=list)
+    woken: list[str] = field(default_factory=list)
+
+    def add(self, path: str, endpoint: Any, methods: Sequence[str] = ("POST",)) -> None:
+        self.mounted.append(Route(path, endpoint, methods=list(methods)))
+
+    def links(self, agency: str | None = None, erp: str | None = None) -> list[LinkSettings]:
+        return [link for link in self.configured if agency in (None, link.agency.adapter)]
+
+    def wake(self, link: str) -> None:
+        self.woken.append(link)
+
+
+def link(name: str, **agency: Any) -> LinkSettings:
+    return LinkSettings(name=name, erp=AdapterSettings(adapter="mock"),
+                        agency=AdapterSettings(adapter="kravia", api_token="t0ken-x",
+                                               creditor_id=1, **agency))
+
+
+def test_the_plugin_mounts_one_url_per_link_and_wakes_the_link(kravia: Creditor) -> None:
+    listener = Listener([link("acme", webhook_secret=WEBHOOK_SECRET), link("bare")])
+    connector_register_routes(routes=listener)
+    client = httpx.Client(transport=in_process(Starlette(routes=listener.mounted)),
+                          base_url="http://daemon")
+    stamp = int(datetime.now(UTC).timestamp())
+    good = signed_event(31, stamp, WEBHOOK_SECRET)
+    assert client.post("/webhooks/kravia/acme", content=good).status_code == 200
+    assert listener.woken == ["acme"] and marks_for("acme").take() == ["31"]
+    for other in ("bare", "nobody"):  # no secret, or no such link: refused, nothing marked
+        assert client.post(f"/webhooks/kravia/{other}", content=good).status_code == 401
+        assert len(marks_for(other)) == 0
+    assert listener.woken == ["acme"]

@@ -21,7 +21,13 @@ from pydantic import BaseModel, ValidationError
 from connector.clock import Clock, SystemClock
 from connector.domain import AgencyCase, CaseRequest, CaseUpdate, ClaimReduction, Payout
 from connector.errors import AdapterError, CaseRejected, ConfigError, Unsupported
-from connector.http import HttpClient, HttpError, credential_key, shared_limiter
+from connector.http import (
+    HttpClient,
+    HttpError,
+    RateLimiter,
+    credential_key,
+    shared_limiter,
+)
 from connector.ports import Capability, Page, Rejected, parse_page
 from connector.rules import AgencyRequirements
 from connector_adapters.kravia import guesses, mapping, wire
@@ -46,6 +52,7 @@ class KraviaAgency:
     def __init__(self, settings: KraviaSettings, *, clock: Clock | None = None,
                  marks: FetchMarks | None = None,
                  transport: httpx.BaseTransport | None = None,
+                 limiter: RateLimiter | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -56,8 +63,8 @@ class KraviaAgency:
             secrets.append(settings.webhook_secret.get_secret_value())
         self.http = HttpClient(
             SERVICE, settings.base_url, headers={wire.AUTH_HEADER: token},
-            limiter=shared_limiter(credential_key(SERVICE, token),
-                                   settings.requests_per_second),
+            limiter=limiter or shared_limiter(credential_key(SERVICE, token),
+                                              settings.requests_per_second),
             transport=transport, secrets=secrets, sleep=sleep)
 
     # -- cases -----------------------------------------------------------------------------

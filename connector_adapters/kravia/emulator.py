@@ -83,11 +83,15 @@ class KraviaEmulator:
     creditor_id: int
     rate: float | None = None
     """Requests per second per token before 429 (None: no limit)."""
+    clock: Callable[[], float] = time.monotonic
+    """The seconds the rate limit counts in (the demo's virtual time)."""
     lock: threading.RLock = field(default_factory=threading.RLock)
     """Held around every use of the world: hold it too when moving the world's time."""
     deliveries: Deliveries = field(default_factory=Deliveries)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     webhooks: dict[int, wire.WebhookConfig] = field(default_factory=dict)
+    rate_limited: int = 0
+    """Requests answered 429 by the rate limit."""
     requests: list[tuple[str, str]] = field(default_factory=list)
     """(operation, path) of every request answered, for tests to count."""
     _delivered_at: datetime | None = None
@@ -168,10 +172,11 @@ class KraviaEmulator:
     def _pace(self, token: str) -> None:
         if self.rate is None:
             return
-        now, interval = time.monotonic(), 1.0 / self.rate
+        now, interval = self.clock(), 1.0 / self.rate
         with self.lock:
             tat = max(self._tat.get(token, now), now)
             if tat - now > interval:  # a burst of 2 at most
+                self.rate_limited += 1
                 raise Problem(429, "Too Many Requests",
                               headers={"Retry-After": str(max(1, round(tat - now)))})
             self._tat[token] = tat + interval
@@ -433,10 +438,15 @@ def _post(url: str, body: bytes) -> int:
     return response.status_code
 
 
+def handler(app: Starlette) -> Callable[[httpx.Request], httpx.Response]:
+    """``app`` as a function of one request, run to its answer in the calling thread."""
+    return lambda request: asyncio.run(_call(app, request))
+
+
 def in_process(app: Starlette) -> httpx.BaseTransport:
     """A transport for a synchronous httpx client that calls ``app`` in this thread (a
     ``MockTransport``, so vcrpy records and replays it like the network)."""
-    return httpx.MockTransport(lambda request: asyncio.run(_call(app, request)))
+    return httpx.MockTransport(handler(app))
 
 
 async def _call(app: Starlette, request: httpx.Request) -> httpx.Response:

@@ -81,7 +81,8 @@ class MockAgency:
         if capabilities is not None:
             self.capabilities = agency_capabilities(capabilities)
 
-    def find_case(self, reference: str) -> AgencyCase | None:
+    def find_case(self, reference: str, *, since: datetime | None = None,
+                  request: CaseRequest | None = None) -> AgencyCase | None:
         self.side.trip("agency.find_case")
         case = self.side.find_case(reference)
         return _answer(case) if case else None
@@ -161,7 +162,7 @@ class MockAgency:
         self.side.mark_booked(payout_id, accounting_id)
         self.side.trip("agency.mark_booked.lost_reply")
 
-    def reduction_reported(self, reference: str) -> bool:
+    def reduction_reported(self, reference: str, *, case_id: str | None = None) -> bool:
         self.side.trip("agency.reduction_reported")
         return reference in self.side.reductions
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connector.bookkeeping import Accounts
+from connector.domain import Company, DunningSetup
 from connector.errors import ConfigError
 from connector.rules import DEFAULT_GRACE
 
@@ -71,6 +72,25 @@ class AdapterSettings(BaseModel):
         return [("adapter", self.adapter), *redact(self.options).items()]
 
 
+class CollectionSettings(BaseModel):
+    """R1 and R2 for a link, where the ERP's API does not have them (PowerOffice Go's has
+    neither). Each one set here wins over the ERP's; unset, the ERP adapter's value applies,
+    which is the default (no reminder step, no automatic transfer) when its API has none."""
+
+    model_config = ConfigDict(extra="forbid")
+    dunning: DunningSetup | None = None
+    """The company's dunning setup (purreoppsett): reminder, dunning_letter,
+    collection_notice. A customer's own setup in the ERP still wins for that customer."""
+    auto_transfer: bool | None = None
+    """R2: "approve automatic transfer": ready claims enter Approved instead of Draft."""
+
+    def applied_to(self, company: Company) -> Company:
+        """The company as the rules see it: these settings over what the ERP said."""
+        return company.model_copy(update={
+            name: getattr(self, name) for name in type(self).model_fields
+            if getattr(self, name) is not None})
+
+
 class LinkSettings(BaseModel):
     """One company pair: an ERP client and its agency creditor."""
 
@@ -78,6 +98,8 @@ class LinkSettings(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     erp: AdapterSettings
     agency: AdapterSettings
+    collection: CollectionSettings = CollectionSettings()
+    """R1, R2: dunning setup and automatic transfer, where the ERP does not say."""
     grace: timedelta = DEFAULT_GRACE
     """R5: how long an approved claim waits before transfer."""
     booking: Literal["proposal", "posted", "none"] = "proposal"

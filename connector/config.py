@@ -73,22 +73,22 @@ class AdapterSettings(BaseModel):
 
 
 class CollectionSettings(BaseModel):
-    """R1 and R2 for a link, where the ERP's API does not have them (PowerOffice Go's has
-    neither). Each one set here wins over the ERP's; unset, the ERP adapter's value applies,
-    which is the default (no reminder step, no automatic transfer) when its API has none."""
+    """R1 and R2 for a link whose ERP's API does not have them (PowerOffice Go's has
+    neither), with today's defaults. Where the ERP adapter supplies a value, the ERP's wins:
+    that is where the user keeps it."""
 
     model_config = ConfigDict(extra="forbid")
-    dunning: DunningSetup | None = None
+    dunning: DunningSetup = DunningSetup()
     """The company's dunning setup (purreoppsett): reminder, dunning_letter,
     collection_notice. A customer's own setup in the ERP still wins for that customer."""
-    auto_transfer: bool | None = None
-    """R2: "approve automatic transfer": ready claims enter Approved instead of Draft."""
+    auto_transfer: bool = False
+    """R2, "approve automatic transfer": ready claims enter Approved instead of Draft."""
 
     def applied_to(self, company: Company) -> Company:
-        """The company as the rules see it: these settings over what the ERP said."""
+        """The company as the rules see it: what the ERP says, these settings for the rest."""
         return company.model_copy(update={
             name: getattr(self, name) for name in type(self).model_fields
-            if getattr(self, name) is not None})
+            if getattr(company, name) is None})
 
 
 class LinkSettings(BaseModel):
@@ -99,7 +99,7 @@ class LinkSettings(BaseModel):
     erp: AdapterSettings
     agency: AdapterSettings
     collection: CollectionSettings = CollectionSettings()
-    """R1, R2: dunning setup and automatic transfer, where the ERP does not say."""
+    """R1, R2: dunning setup and automatic transfer, where the ERP's API does not say."""
     grace: timedelta = DEFAULT_GRACE
     """R5: how long an approved claim waits before transfer."""
     booking: Literal["proposal", "posted", "none"] = "proposal"

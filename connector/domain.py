@@ -67,8 +67,11 @@ class Company(Model):
 
     name: str
     timezone: str = "Europe/Oslo"
-    dunning: DunningSetup = DunningSetup()
-    auto_transfer: bool = False
+    dunning: DunningSetup | None = None
+    """None: the ERP's API does not say (PowerOffice Go's does not); the link's
+    ``collection`` settings apply."""
+    auto_transfer: bool | None = None
+    """R2, "approve automatic transfer"; None as for ``dunning``."""
 
 
 class Customer(Model):

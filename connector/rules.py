@@ -42,7 +42,9 @@ def dunning_for(company: Company, customer: Customer) -> DunningSetup:
     """
     if not customer.send_reminders:
         return DunningSetup()
-    return customer.dunning if customer.dunning is not None else company.dunning
+    if customer.dunning is not None:
+        return customer.dunning
+    return company.dunning if company.dunning is not None else DunningSetup()
 
 
 def ready_date(

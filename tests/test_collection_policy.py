@@ -12,9 +12,10 @@ import pytest
 
 from connector import engine
 from connector.config import load_settings
-from connector.domain import DunningSetup, Invoice, ReminderLetter
+from connector.domain import Company, DunningSetup, Invoice, ReminderLetter
 from connector.store.db import Store
-from tests.support import Harness, new_world
+from connector_adapters.mock.world import World
+from tests.support import START, Harness, new_world
 
 REMINDER_AND_AUTO = {"dunning": {"reminder": True}, "auto_transfer": True}
 
@@ -31,8 +32,13 @@ def _entered_on_day(h: Harness, no: str, day: int) -> None:
     assert h.world.today == due + timedelta(days=day)
 
 
+def silent_erp() -> World:
+    """A world whose ERP, like PowerOffice Go, says nothing of dunning or auto-transfer."""
+    return World.empty(now=START, company=Company(name="Test AS"))
+
+
 def test_the_links_reminder_setup_makes_day_14_the_first_day_r1b(store: Store) -> None:
-    h = Harness(store, new_world(), collection=REMINDER_AND_AUTO)  # the ERP says neither
+    h = Harness(store, silent_erp(), collection=REMINDER_AND_AUTO)
     h.customer("10")
     no = h.invoice(due_in_days=-1)
     _entered_on_day(h, no, 14)
@@ -41,26 +47,26 @@ def test_the_links_reminder_setup_makes_day_14_the_first_day_r1b(store: Store) -
     assert "R1b" in h.history(claim["id"])[0] and "R2" in h.history(claim["id"])[0]
 
 
-def test_without_the_links_settings_the_same_world_drafts_on_day_1_r1a(store: Store) -> None:
-    h = Harness(store, new_world())
+def test_by_default_the_same_world_drafts_on_day_1_r1a(store: Store) -> None:
+    h = Harness(store, silent_erp())
     h.customer("10")
     no = h.invoice(due_in_days=0)
     _entered_on_day(h, no, 1)
     assert h.claim(no)["list"] == "draft" and "R1a" in h.history(h.claim(no)["id"])[0]
 
 
-def test_the_links_settings_win_over_the_erps(store: Store) -> None:
+def test_an_erp_that_supplies_them_wins_over_the_links_settings(store: Store) -> None:
     """The ERP says: reminder and automatic transfer; the link says: neither."""
     world = new_world(dunning=DunningSetup(reminder=True), auto=True)
     h = Harness(store, world, collection={"dunning": {}, "auto_transfer": False})
     h.customer("10")
-    no = h.invoice(due_in_days=0)
-    _entered_on_day(h, no, 1)
-    assert h.claim(no)["list"] == "draft"
+    no = h.invoice(due_in_days=-1)
+    _entered_on_day(h, no, 14)
+    assert h.claim(no)["list"] == "approved"
 
 
 def test_a_customers_own_setup_still_wins_over_the_links(store: Store) -> None:
-    h = Harness(store, new_world(), collection={"dunning": {"reminder": True}})
+    h = Harness(store, silent_erp(), collection={"dunning": {"reminder": True}})
     h.customer("10", dunning=DunningSetup())
     no = h.invoice(due_in_days=0)
     _entered_on_day(h, no, 1)
@@ -68,7 +74,7 @@ def test_a_customers_own_setup_still_wins_over_the_links(store: Store) -> None:
 
 
 def test_a_change_of_the_links_settings_is_applied_on_the_next_pass(store: Store) -> None:
-    h = Harness(store, new_world(), collection=REMINDER_AND_AUTO)
+    h = Harness(store, silent_erp(), collection=REMINDER_AND_AUTO)
     h.customer("10")
     no = h.invoice(due_in_days=-5)
     h.sync()

@@ -74,6 +74,9 @@ MOVES: dict[tuple[ClaimState | None, ClaimState], str] = {
 OWNED = frozenset({"id", "link", "invoice_id", "state", "list_name", "entered_at",
                    "approved_at", "transfer_started_at", "updated_at"})
 """Columns only a move sets: ``update`` refuses them, and so does ``move``'s ``values``."""
+LOCK_CHUNK = 500
+"""Claims locked per statement: an "approve all" of a large company stays within the
+database's limit on bound parameters."""
 
 
 class IllegalMove(Exception):
@@ -215,9 +218,12 @@ class Lifecycle:
             if OWNED & set(values):
                 raise IllegalMove(f"only a move sets {sorted(OWNED & set(values))}")
         # Lock and re-read the state: a claim another transaction moved is not moved again.
-        current = {i: (S(s), t) for i, s, t in session.execute(
-            select(ClaimRow.id, ClaimRow.state, ClaimRow.transfer_started_at)
-            .where(ClaimRow.id.in_([row.id for row, _, _ in moves])).with_for_update())}
+        ids = [row.id for row, _, _ in moves]
+        current: dict[int, tuple[ClaimState, datetime | None]] = {}
+        for start in range(0, len(ids), LOCK_CHUNK):
+            current.update({i: (S(s), t) for i, s, t in session.execute(
+                select(ClaimRow.id, ClaimRow.state, ClaimRow.transfer_started_at)
+                .where(ClaimRow.id.in_(ids[start:start + LOCK_CHUNK])).with_for_update())})
         chosen = [(row, text, values) for row, text, values in moves
                   if row.id in current and (current[row.id][0], new) in MOVES]
         if not chosen:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from connector import actions, hookimpl
+from connector import actions, hookimpl, lifecycle
 from connector.domain import ClaimState
 from connector.events import ClaimEntered, ClaimMoved
 from connector.lifecycle import MOVES, IllegalMove
@@ -215,3 +215,12 @@ def test_without_a_listener_no_outbox_row_is_written(sqlite_store: Store) -> Non
     with sqlite_store.session() as session:
         assert session.scalars(select(ClaimOutboxRow)).all() == []
 
+
+
+def test_a_move_of_more_claims_than_one_lock_statement_takes_moves_them_all(
+        sqlite_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lifecycle, "LOCK_CHUNK", 2)
+    h = Harness(sqlite_store, new_world())
+    ids = _drafts(h, 5)
+    assert sorted(actions.approve(h.ctx(), None).done) == sorted(ids)
+    assert {c["state"] for c in h.claims()} == {"approved"}

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
+from connector import transfer
 from connector.agency_pull import claim_view_with_agency
 from connector.claims import history, view
 from connector.cli.output import Column, out, print_json, render_table
@@ -31,11 +33,14 @@ def claims_table(rows: list[dict[str, Any]], title: str) -> Table:
 
 
 def fetch_claims(ctx: LinkContext, lists: list[ClaimList]) -> list[dict[str, Any]]:
+    """The claims of ``lists``; one whose transfer failed carries its job and the command
+    that retries it (``transfer``)."""
     with ctx.tx() as session:
-        rows = session.scalars(select(ClaimRow).where(
+        rows = list(session.scalars(select(ClaimRow).where(
             ClaimRow.link == ctx.link, ClaimRow.list_name.in_([x.value for x in lists]))
-            .order_by(ClaimRow.id))
-        return [view(r) for r in rows]
+            .order_by(ClaimRow.id)))
+        failed = transfer.failures(session, ctx.link, rows)
+        return [{**view(r), "transfer": failed.get(r.id)} for r in rows]
 
 
 @app.command()
@@ -68,6 +73,7 @@ def case(claim_id: int, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
         if row is None or row.link != ctx.link:
             raise ConnectorError(f"no claim {claim_id} in link {ctx.link}")
         data = claim_view_with_agency(row)
+        data["transfer"] = transfer.failures(session, ctx.link, [row]).get(row.id)
         data["history"] = [
             {"at": e.at.isoformat(), "source": e.source, "kind": e.kind, "text": e.text}
             for e in history(session, claim_id)]
@@ -78,6 +84,11 @@ def case(claim_id: int, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
               f"{data['customer_no']}, {data['balance']} of {data['amount']} {data['currency']}, "
               f"due {data['due_date']}")
     out.print(f"List: {data['list'].title()}   Status: {data['status']}")
+    if data["transfer"]:
+        failed = data["transfer"]
+        out.print(f"[red]Transfer failed[/] after {failed['attempts']} attempt(s): "
+                  f"{escape(str(failed['error']))}; job {failed['job_id']} is "
+                  f"{failed['job_state']}; `{failed['retry']}` tries again")
     if data["agency_case_id"]:
         paused = " (paused)" if data["paused"] else ""
         out.print(f"Agency case: {data['agency_case_id']}{paused}   balance at the agency: "

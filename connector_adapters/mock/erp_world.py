@@ -257,7 +257,9 @@ class ErpWorld(Side):
         return list(self._letters_of.get(invoice.id, ()))
 
     def dunning_for(self, customer: MockCustomer) -> DunningSetup:
-        return customer.dunning if customer.dunning is not None else self.head.company.dunning
+        if customer.dunning is not None:
+            return customer.dunning
+        return self.head.company.dunning or DunningSetup()  # a company that does not say
 
     # -- time and the reminder flow ----------------------------------------------------------
 
@@ -821,7 +823,8 @@ class ErpWorld(Side):
         vouchers = self.vouchers.values()
         company = self.head.company
         return {
-            "company": company.name, "dunning": company.dunning.model_dump(),
+            "company": company.name,
+            "dunning": (company.dunning or DunningSetup()).model_dump(),
             "customers": len(self.customers),
             "excluded": sum(not c.transfer_to_agency for c in self.customers.values()),
             "invoices": len(self.invoices),

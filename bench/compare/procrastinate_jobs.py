@@ -1,7 +1,6 @@
-"""For comparison only: procrastinate's jobs/s on the same PostgreSQL. Optional; not a dependency.
+"""For comparison only: procrastinate's jobs/s on the same PostgreSQL (the ``bench`` extra).
 
-    python3 -m venv /tmp/benchenv && /tmp/benchenv/bin/pip install procrastinate
-    /tmp/benchenv/bin/python bench/compare/procrastinate_jobs.py [--jobs 10000]
+    .venv/bin/python bench/compare/procrastinate_jobs.py [--jobs 10000]
 
 A no-op async task in a fresh schema (dropped afterwards). Measures deferring one job at a
 time and in batches of 200 (``batch_defer_async``; the connector enqueues a page of jobs in

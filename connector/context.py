@@ -68,6 +68,17 @@ class LinkContext:
         yield self._dry_session
         self._dry_session.flush()
 
+    @contextmanager
+    def statement(self) -> Iterator[Session]:
+        """A session for one statement that is atomic by itself (``Store.statement``): one
+        round trip, no transaction around it. In a dry run, the run's shared transaction."""
+        if self.dry_run:
+            with self.tx() as session:
+                yield session
+            return
+        with self.store.statement() as session:
+            yield session
+
     def discard(self) -> None:
         """End a dry run: nothing it did reaches the store."""
         if self._dry_session is not None:

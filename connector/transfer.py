@@ -157,7 +157,7 @@ def run_transfers(ctx: LinkContext) -> None:
                lambda job, reason, state: _failed(ctx, job, reason, state))
 
 
-def _transfer(ctx: LinkContext, job: JobRow) -> None:
+def _transfer(ctx: LinkContext, job: jobs.Job) -> None:
     now = ctx.now()
     claim_id = job.payload["claim_id"]
     request = CaseRequest.model_validate(job.payload["request"])
@@ -221,7 +221,7 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
                                                agency_case_id=case.id)
 
 
-def _rejected(ctx: LinkContext, job: JobRow, claim: ClaimRow, exc: CaseRejected) -> None:
+def _rejected(ctx: LinkContext, job: jobs.Job, claim: ClaimRow, exc: CaseRejected) -> None:
     """The agency refused: the claim stays Approved with the agency's reason (R7)."""
     now = ctx.now()
     found = [Obstacle("agency_rejected", f"the agency rejected the case: {exc.reason}",
@@ -236,7 +236,7 @@ def _rejected(ctx: LinkContext, job: JobRow, claim: ClaimRow, exc: CaseRejected)
     ctx.report.blocked.append({**view(claim), "obstacles": found})
 
 
-def _failed(ctx: LinkContext, job: JobRow, reason: str, state: jobs.JobState) -> None:
+def _failed(ctx: LinkContext, job: jobs.Job, reason: str, state: jobs.JobState) -> None:
     """Unknown whether the agency got it: the claim stays uncancellable and is retried."""
     then = "will retry" if state is jobs.JobState.QUEUED else "gave up, see `connector jobs`"
     text = f"Transfer attempt {job.attempts} failed ({reason}); {then}"

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -173,7 +174,11 @@ class JobRow(Base):
 
     __table_args__ = (
         UniqueConstraint("link", "key", name="uq_jobs_link_key"),
-        Index("ix_jobs_due", "link", "kind", "state", "run_after"),
+        # Only queued and running jobs, in the order they are claimed: the finished ones
+        # pile up over the years and must not slow a claim down.
+        Index("ix_jobs_active", "link", "kind", "id",
+              postgresql_where=text("state IN ('queued', 'running')"),
+              sqlite_where=text("state IN ('queued', 'running')")),
     )
 
 

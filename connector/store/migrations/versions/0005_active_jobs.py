@@ -1,0 +1,28 @@
+"""jobs are claimed from a partial index of the queued and running ones
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005"
+down_revision: str | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ACTIVE = sa.text("state IN ('queued', 'running')")
+
+
+def upgrade() -> None:
+    op.drop_index("ix_jobs_due", "jobs")
+    op.create_index("ix_jobs_active", "jobs", ["link", "kind", "id"],
+                    postgresql_where=ACTIVE, sqlite_where=ACTIVE)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_jobs_active", "jobs")
+    op.create_index("ix_jobs_due", "jobs", ["link", "kind", "state", "run_after"])

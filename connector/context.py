@@ -19,6 +19,17 @@ from connector.store.db import Store
 
 
 @dataclass
+class PassStart:
+    """What a pass reads once at its start instead of in each of its steps."""
+
+    company: Company | None
+    cursors: dict[str, tuple[datetime | None, datetime]]
+    """resource -> (cursor, when the read that moved it began)"""
+    errors_open: set[str]
+    """Resources with item errors waiting to be resolved."""
+
+
+@dataclass
 class LinkContext:
     settings: LinkSettings
     store: Store
@@ -30,6 +41,8 @@ class LinkContext:
     dry_run: bool = False
     keepalive: Callable[[], None] = field(default=lambda: None, repr=False)
     """Called between steps and jobs: renews this process's lease on the link."""
+    known: PassStart | None = None
+    """Set by the engine for the length of a pass."""
     report: SyncReport = field(init=False)
     _dry_session: Session | None = field(default=None, repr=False)
 
@@ -70,8 +83,8 @@ class LinkContext:
 
     @contextmanager
     def statement(self) -> Iterator[Session]:
-        """A session for one statement that is atomic by itself (``Store.statement``): one
-        round trip, no transaction around it. In a dry run, the run's shared transaction."""
+        """A session whose statements each stand on their own (``Store.statement``): for
+        reads and for writes atomic by themselves. In a dry run, the run's shared one."""
         if self.dry_run:
             with self.tx() as session:
                 yield session

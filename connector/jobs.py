@@ -140,7 +140,8 @@ def claim(
 
 
 def _active() -> ColumnElement[bool]:
-    """The partial index's predicate (``ix_jobs_active``), repeated so the planner uses it."""
+    """Queued or running: stated outright, so the planner sees that the partial index of
+    unfinished jobs (``ix_jobs_unfinished``) holds every row the query can want."""
     return JobRow.state.in_([JobState.QUEUED.value, JobState.RUNNING.value])
 
 

@@ -70,7 +70,7 @@ def schedule(ctx: LinkContext) -> None:
     cutoff = now - ctx.settings.grace
     after = 0
     while True:
-        with ctx.tx() as session:
+        with ctx.statement() as session:
             page = list(session.execute(
                 select(ClaimRow, InvoiceRow)
                 .join(InvoiceRow, (InvoiceRow.link == ClaimRow.link)

@@ -100,8 +100,9 @@ class Store:
 
     @contextmanager
     def statement(self) -> Iterator[Session]:
-        """A session for work that is one statement, atomic by itself: it runs without a
-        transaction around it, one round trip instead of three (begin, statement, commit)."""
+        """A session whose statements each stand on their own (autocommit): reads, and
+        writes atomic by themselves. Each is one round trip instead of three (begin,
+        statement, commit)."""
         with self._single() as session:
             yield session
 

@@ -1,4 +1,4 @@
-"""jobs are claimed from a partial index of the queued and running ones
+"""jobs are claimed from a partial index of the unfinished ones
 
 Revision ID: 0005
 Revises: 0004
@@ -14,15 +14,15 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ACTIVE = sa.text("state IN ('queued', 'running')")
+UNFINISHED = sa.text("state IN ('queued', 'running', 'dead')")
 
 
 def upgrade() -> None:
     op.drop_index("ix_jobs_due", "jobs")
-    op.create_index("ix_jobs_active", "jobs", ["link", "kind", "id"],
-                    postgresql_where=ACTIVE, sqlite_where=ACTIVE)
+    op.create_index("ix_jobs_unfinished", "jobs", ["link", "kind", "id"],
+                    postgresql_where=UNFINISHED, sqlite_where=UNFINISHED)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_jobs_active", "jobs")
+    op.drop_index("ix_jobs_unfinished", "jobs")
     op.create_index("ix_jobs_due", "jobs", ["link", "kind", "state", "run_after"])

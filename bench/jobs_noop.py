@@ -12,7 +12,8 @@ this is the job machinery alone. With one worker it also counts statements and
 transactions per job.
 
 On PostgreSQL, procrastinate (the ``bench`` extra) then runs the same no-op jobs in the
-same run, from a fresh table after ``ANALYZE``, at concurrency 1, when it is installed.
+same run, from a fresh table after ``ANALYZE``, at concurrency 1, when it is installed
+(``--peer-jobs``, fewer by default: it takes a round trip or more per job).
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ def main() -> int:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="postgresql")
     parser.add_argument("--pg-url", default=PG_URL)
     parser.add_argument("--no-peer", action="store_true", help="skip procrastinate")
+    parser.add_argument("--peer-jobs", type=int, default=2_000,
+                        help="jobs for procrastinate, which runs them one at a time")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args()
     print(code_under_test())
@@ -146,7 +149,7 @@ def main() -> int:
                                     "tx_per_job": r["transactions"] / n,
                                     "enqueue_per_s": n / enqueue_s, "load": load})
         if db == "postgresql" and not args.no_peer:
-            figures["procrastinate_per_s"] = peer(n, args.pg_url)
+            figures["procrastinate_per_s"] = peer(args.peer_jobs, args.pg_url)
             figures["peer_load"] = os.getloadavg()[0]
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,16 +27,18 @@ from connector.domain import ClaimList
 from connector.errors import ConnectorError
 from connector.item_errors import open_errors
 from connector.logs import configure_logging
+from connector.plain import error_line
 from connector.report import SyncReport
 from connector.runtime import Runtime
+from connector.secrets import scrub
 from connector.store.schema import ClaimRow, JobRow, PayoutRow
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 mock_app = typer.Typer(help="Drive the mock world: load a scenario, move its clock, look at it.",
                        no_args_is_help=True)
 app.add_typer(mock_app, name="mock")
-out = Console()
-err = Console(stderr=True)
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 LIST_ORDER = [ClaimList.DRAFT, ClaimList.APPROVED, ClaimList.OPEN, ClaimList.ARCHIVED]
 
@@ -165,9 +169,13 @@ def daemon(
     from connector.config import parse_duration
 
     try:
-        every, hold = parse_duration(interval), parse_duration(lease)
+        every = parse_duration(interval, positive=True)
     except ValueError as exc:
-        raise ConnectorError(str(exc)) from None
+        raise ConnectorError(f"--interval: {exc}") from None
+    try:
+        hold = parse_duration(lease, positive=True)
+    except ValueError as exc:
+        raise ConnectorError(f"--lease: {exc}") from None
     stop = threading.Event()
     daemon_mod.stop_on_signals(stop)
     failed = daemon_mod.run(runtime(), every, hold, stop, rounds)
@@ -579,15 +587,22 @@ def mock_world_path(link: str | None) -> Path:
 
 
 def main() -> None:
-    """Console entry point: known errors become one plain line and exit status 2."""
+    """Console entry point: known errors become one plain line and exit status 2; anything
+    else a traceback without local variables and with every secret scrubbed."""
     try:
         app()
     except ConnectorError as exc:
-        err.print(f"[red]error:[/] {exc}", soft_wrap=True, markup=True, highlight=False)
-        sys.exit(2)
+        fail(error_line(exc))
     except SQLAlchemyError as exc:
         # The driver's first line names the problem; never the URL, which may hold a password.
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        err.print(f"[red]error:[/] the store cannot be used: {type(exc).__name__}: {first}",
-                  soft_wrap=True, highlight=False)
-        sys.exit(2)
+        fail(f"the store cannot be used: {type(exc).__name__}: {error_line(first)}")
+    except Exception:
+        err.print(scrub(traceback.format_exc()), markup=False, highlight=False,
+                  soft_wrap=True, emoji=False)
+        sys.exit(1)
+
+
+def fail(message: str) -> NoReturn:
+    err.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True, highlight=False)
+    sys.exit(2)

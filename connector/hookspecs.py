@@ -1,7 +1,8 @@
 """The plugin hooks. A plugin implements any of them with ``@connector.hookimpl``.
 
-Adapters come in through ``connector_register_adapters``; the event hooks let a third
-party react to the workflow without writing an adapter.
+Adapters come in through ``connector_register_adapters``, commands through
+``connector_register_commands``; the event hooks let a third party react to the workflow
+without writing an adapter.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    import typer
+
     from connector.registry import Register
 
 hookspec = pluggy.HookspecMarker("connector")
@@ -20,6 +23,13 @@ hookimpl = pluggy.HookimplMarker("connector")
 @hookspec
 def connector_register_adapters(register: Register) -> None:
     """Register ERP and agency adapter factories by name with ``register.erp`` / ``.agency``."""
+
+
+@hookspec
+def connector_register_commands(app: typer.Typer) -> None:
+    """Add commands to the ``connector`` command: ``app.command()(fn)`` or
+    ``app.add_typer(group, name=...)``. Import the command code inside the hook, so that
+    loading the plugin for a sync stays cheap."""
 
 
 @hookspec

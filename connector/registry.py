@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.metadata import distribution, packages_distributions
+from importlib.metadata import distribution, entry_points, packages_distributions
 from typing import Any, Literal
 
 import pluggy
@@ -21,6 +21,8 @@ from connector.errors import ConfigError
 
 ENTRY_POINT_GROUP = "connector"
 TRACE_ENV = "CONNECTOR_TRACE_HOOKS"
+DISABLE_ENV = "CONNECTOR_DISABLE_PLUGINS"
+"""Comma-separated entry-point names of plugins not to load, e.g. ``mock,kravia``."""
 
 Side = Literal["erp", "agency"]
 Factory = Callable[..., Any]
@@ -80,11 +82,48 @@ def _package_of(module_name: str) -> str:
     return top
 
 
+_warned: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """One line on stderr, once per process: plugins load for the CLI and again per runtime."""
+    if message not in _warned:
+        _warned.add(message)
+        sys.stderr.write(f"warning: {message}\n")
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def disabled_plugins() -> set[str]:
+    return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+
+
+def load_installed_plugins(pm: pluggy.PluginManager) -> None:
+    """Register every plugin of the entry-point group, except the disabled ones.
+
+    A plugin that fails to import is named in a one-line warning and skipped: one broken
+    package must not take every command down with a traceback."""
+    disabled = disabled_plugins()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in disabled or pm.get_plugin(ep.name) is not None:
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            warn_once(f"plugin {ep.name!r} ({ep.value}) is skipped: it failed to import: "
+                      f"{first_line(exc)}")
+            continue
+        pm.register(plugin, name=ep.name)
+
+
 def plugin_manager(extra_plugins: tuple[Any, ...] = ()) -> pluggy.PluginManager:
     """A manager with every installed plugin loaded, plus ``extra_plugins`` (tests)."""
     pm = pluggy.PluginManager("connector")
     pm.add_hookspecs(hookspecs)
-    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    load_installed_plugins(pm)
     for plugin in extra_plugins:
         pm.register(plugin)
     if os.environ.get(TRACE_ENV):

@@ -2,14 +2,15 @@
 
 Both adapters of a link must act on the same World object (a case the agency registers and
 the invoice the ERP shows live in one state), so factories share an open-worlds cache keyed
-by the world file. The CLI uses ``open_world`` / ``reset_world`` for ``connector mock``.
+by the world file. The plugin's commands (``commands.py``) use ``open_world`` /
+``reset_world`` for ``connector mock``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector import hookimpl
 from connector.errors import ConfigError
@@ -19,6 +20,9 @@ from connector_adapters.mock.agency import DEFAULT_PAGE_SIZE as AGENCY_PAGE_SIZE
 from connector_adapters.mock.agency import MockAgency, agency_capabilities
 from connector_adapters.mock.erp import DEFAULT_PAGE_SIZE, MockErp
 from connector_adapters.mock.world import World
+
+if TYPE_CHECKING:
+    import typer
 
 DEFAULT_WORLD_FILE = "mock-world.json"
 _open: dict[Path, World] = {}
@@ -94,3 +98,10 @@ def connector_register_adapters(register: Register) -> None:
     register.agency("mock", agency_factory, capabilities=MockAgency.capabilities,
                     summary="Simulated agency: validates cases like Kravia, runs the collection "
                             "process, pays out, counts duplicates")
+
+
+@hookimpl
+def connector_register_commands(app: typer.Typer) -> None:
+    from connector_adapters.mock.commands import register
+
+    register(app)

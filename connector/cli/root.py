@@ -1,0 +1,92 @@
+"""The root typer app, its global options and the console entry point.
+
+Command modules (and plugins, through ``connector_register_commands``) add their commands
+to ``app``; they reach the chosen config through ``settings()`` and ``runtime()``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.cli.output import err
+from connector.config import Settings, load_settings
+from connector.context import LinkContext
+from connector.errors import ConnectorError
+from connector.logs import configure_logging
+from connector.plain import error_line
+from connector.runtime import Runtime
+from connector.secrets import scrub
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
+
+LinkOpt = Annotated[str | None, typer.Option(
+    "--link", "-l", help="Link name (default: every link, or the only one).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class State:
+    config: Path | None = None
+
+
+@app.callback()
+def main_options(
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="Config file (else $CONNECTOR_CONFIG, ./connector.toml, "
+        "the built-in mock demo link).")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
+                                         help="More log output on stderr (-v, -vv).")] = 0,
+) -> None:
+    """Connect an ERP with a debt-collection agency: overdue invoices become collection cases,
+    and the agency's status comes back."""
+    State.config = config
+    configure_logging(verbose)
+
+
+def settings() -> Settings:
+    """The settings of the config file chosen by ``--config`` (or its defaults)."""
+    return load_settings(State.config)
+
+
+def runtime() -> Runtime:
+    return Runtime(settings())
+
+
+@contextmanager
+def link_context(name: str | None, dry_run: bool = False) -> Iterator[LinkContext]:
+    with runtime().link(name, dry_run=dry_run) as ctx:
+        yield ctx
+
+
+def main() -> None:
+    """Console entry point: known errors become one plain line and exit status 2; anything
+    else a traceback without local variables and with every secret scrubbed."""
+    try:
+        app()
+    except ConnectorError as exc:
+        fail(error_line(exc))
+    except SQLAlchemyError as exc:
+        # The driver's first line names the problem; never the URL, which may hold a password.
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        fail(f"the store cannot be used: {type(exc).__name__}: {error_line(first)}")
+    except OSError as exc:  # a full disk, a read-only file system: files are written whole
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(error_line(f"{where}{exc.strerror or exc}"))
+    except Exception:
+        err.print(scrub(traceback.format_exc()), markup=False, highlight=False,
+                  soft_wrap=True, emoji=False)
+        sys.exit(1)
+
+
+def fail(message: str) -> NoReturn:
+    """The one-line ``error: …`` and exit status 2."""
+    err.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True, highlight=False)
+    sys.exit(2)

@@ -1,0 +1,99 @@
+"""``connector sync`` (one pass) and ``connector daemon`` (pass after pass)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from connector import engine
+from connector.cli.output import out, print_json
+from connector.cli.root import JsonOpt, LinkOpt, app, runtime
+from connector.errors import ConnectorError
+from connector.report import SyncReport
+
+
+@app.command()
+def sync(
+    link: LinkOpt = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would move; write nothing.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run one sync pass for each link (or the one named), then exit.
+
+    Exits with status 1 when any item failed; the failures are listed."""
+    from connector.daemon import leased
+
+    rt = runtime()
+    reports: list[SyncReport] = []
+    for name in rt.link_names(link):
+        with leased(rt.store, name) as renew, rt.link(name, dry_run=dry_run) as ctx:
+            ctx.keepalive = renew
+            reports.append(engine.sync(ctx))
+    if as_json:
+        print_json([r.as_dict() for r in reports])
+    else:
+        for report in reports:
+            show_report(report)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)
+
+
+SHOWN = 30
+"""Failures printed per link; --json and `connector errors` have them all."""
+
+
+def show_report(report: SyncReport) -> None:
+    title = f"[bold]{report.link}[/]" + (" [yellow](dry run: nothing written)[/]"
+                                         if report.dry_run else "")
+    out.print(title)
+    pulled = ", ".join(f"{n} {k}" for k, n in sorted(report.pulled.items())) or "nothing new"
+    out.print(f"  pulled: {pulled}")
+    moved = ", ".join(f"{n} → {k}" for k, n in sorted(report.moved.items())) or "no claim moved"
+    out.print(f"  moved: {moved}")
+    verb = "would transfer" if report.dry_run else "transferred"
+    out.print(f"  {verb}: {len(report.transferred)}")
+    if report.blocked:
+        out.print(f"  [yellow]blocked in Approved: {len(report.blocked)}[/]")
+        for claim in report.blocked[:20]:
+            reasons = "; ".join(o["message"] for o in claim["obstacles"])
+            out.print(f"    #{claim['id']} invoice {claim['invoice_no']}: {reasons}")
+    if report.failures:
+        out.print(f"  [red]failed items: {len(report.failures)}[/]")
+        for failure in report.failures[:SHOWN]:
+            out.print(f"    {failure.resource} {failure.key}: {failure.reason}")
+        if len(report.failures) > SHOWN:
+            out.print(f"    … and {len(report.failures) - SHOWN} more: connector errors, "
+                      "connector jobs, or --json")
+
+
+@app.command()
+def daemon(
+    interval: Annotated[str, typer.Option(help="Pause between rounds over all links.")] = "5m",
+    lease: Annotated[str, typer.Option(help="How long a link stays leased to this "
+                                       "process while it syncs it.")] = "15m",
+    rounds: Annotated[int | None, typer.Option(help="Stop after this many rounds "
+                                               "(default: run until stopped).")] = None,
+) -> None:
+    """Sync every link in turn, again and again, beside other daemons on the same store.
+
+    SIGTERM or Ctrl-C finishes the link in hand and stops."""
+    import threading
+
+    from connector import daemon as daemon_mod
+    from connector.config import parse_duration
+
+    try:
+        every = parse_duration(interval, positive=True)
+    except ValueError as exc:
+        raise ConnectorError(f"--interval: {exc}") from None
+    try:
+        hold = parse_duration(lease, positive=True)
+    except ValueError as exc:
+        raise ConnectorError(f"--lease: {exc}") from None
+    stop = threading.Event()
+    daemon_mod.stop_on_signals(stop)
+    failed = daemon_mod.run(runtime(), every, hold, stop, rounds)
+    if rounds is not None and failed:
+        raise typer.Exit(1)

@@ -1,0 +1,144 @@
+"""The mock plugin's commands: ``connector demo`` and ``connector mock load|advance|show``.
+
+Added to the ``connector`` command through the ``connector_register_commands`` hook, the
+way any plugin adds its own.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from connector.cli.lists import LIST_ORDER, claims_table, fetch_claims
+from connector.cli.output import err, out, print_json
+from connector.cli.root import JsonOpt, LinkOpt, runtime, settings
+from connector.config import parse_duration
+from connector.errors import ConnectorError
+from connector.ports import AdapterContext
+from connector_adapters.mock.plugin import open_world, reset_world, world_path
+
+mock_app = typer.Typer(help="Drive the mock world: load a scenario, move its clock, look at it.",
+                       no_args_is_help=True)
+
+DEMO_ROWS = 10
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)
+    app.add_typer(mock_app, name="mock")
+
+
+def demo(
+    days: Annotated[int, typer.Option(min=1, max=365, help="Simulated days to run.")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed of the generated world and user.")] = 7,
+    customers: Annotated[int, typer.Option(min=1, help="Customers in the world.")] = 60,
+    start: Annotated[datetime | None, typer.Option(
+        formats=["%Y-%m-%d"], help="First simulated day (default: the day that makes the "
+        "run end on a Monday morning).")] = None,
+    link: LinkOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a fresh mock world through N simulated days, syncing every simulated hour.
+
+    A scripted user approves most drafts each weekday at 09:00 and holds a few back.
+    Ends with the four lists, the named obstacles and a summary."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from connector_adapters.mock.demo import run_demo
+
+    rt = runtime()
+    with Progress(TextColumn("[bold]demo[/] {task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total} h"), TimeRemainingColumn(),
+                  console=err, transient=True, disable=as_json) as progress:
+        task = progress.add_task(f"{days} simulated days", total=days * 24)
+        result = run_demo(rt, link, days, seed, customers, start.date() if start else None,
+                          tick=lambda: progress.advance(task))
+    with rt.link(result.link) as ctx:
+        rows = fetch_claims(ctx, [*LIST_ORDER])
+    if as_json:
+        print_json({"summary": result.__dict__, "claims": rows})
+        return
+    for which in LIST_ORDER:
+        chosen = [r for r in rows if r["list"] == which.value]
+        table = claims_table(chosen[:DEMO_ROWS], f"{which.value.title()} ({len(chosen)})")
+        if len(chosen) > DEMO_ROWS:
+            table.caption = (f"… and {len(chosen) - DEMO_ROWS} more: "
+                             f"connector cases --list {which.value}")
+        out.print(table)
+    blocked = [r for r in rows if r["obstacles"]]
+    out.print(f"[bold]Obstacles[/] ({len(blocked)} claims)")
+    for row in blocked:
+        reasons = "; ".join(o["message"] for o in row["obstacles"])
+        out.print(f"  #{row['id']} invoice {row['invoice_no']} ({row['list']}): {reasons}")
+    w, p = result.world, result.payouts
+    outcomes = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(result.outcomes.items()))
+    out.print(
+        f"[bold]Summary[/] {result.days} days from {result.start[:10]}, {result.syncs} syncs, "
+        f"seed {result.seed}: {w['customers']} customers, {w['invoices']} invoices, "
+        f"{w['letters']} letters sent. The user approved {result.approved} and held back "
+        f"{result.held}. Lists: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(result.lists.items()))
+        + f". Archived outcomes: {outcomes or 'none yet'}. Payouts: {p['received']} received, "
+        f"{p['booked']} booked (net {p['net']} NOK), {p['flagged']} with a write-off reversal "
+        f"to check; the accountant approved {result.proposals_approved} proposals. Direct "
+        f"payments reported: {result.direct_payments}; write-offs: {result.write_offs}. "
+        f"Agency cases {w['cases']}, duplicate cases {w['duplicates']}, duplicate vouchers "
+        f"{w.get('duplicate_vouchers', 0)}; items with errors {result.failures}.")
+
+
+@mock_app.command("load")
+def mock_load(
+    file: Annotated[Path, typer.Argument(help="Scenario TOML file (see docs/mock.md).")],
+    link: LinkOpt = None,
+) -> None:
+    """Replace the mock world with the one a scenario file describes."""
+    from connector_adapters.mock.scenario import load_scenario
+
+    path = mock_world_path(link)
+    world = reset_world(path, load_scenario(file))
+    out.print(f"loaded {file} into {path}: {len(world.customers)} customers, "
+              f"{len(world.invoices)} invoices, now {world.now.isoformat()}")
+
+
+@mock_app.command("advance")
+def mock_advance(
+    duration: Annotated[str, typer.Argument(help="How far to move the clock: 2h, 14d, 1h30m.")],
+    link: LinkOpt = None,
+) -> None:
+    """Move the mock world's clock forward; its reminder flow runs as days pass."""
+    try:
+        delta = parse_duration(duration)
+    except ValueError as exc:
+        raise ConnectorError(str(exc)) from None
+    path = mock_world_path(link)
+    world = open_world(path)
+    world.advance(delta)
+    world.save(path)
+    out.print(f"mock world now {world.now.isoformat()} (company day {world.today})")
+
+
+@mock_app.command("show")
+def mock_show(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the mock world: its time, company, counts, agency cases and duplicates."""
+    summary = open_world(mock_world_path(link)).summary()
+    if as_json:
+        print_json(summary)
+        return
+    table = Table(title="Mock world", title_justify="left", show_header=False)
+    for key, value in summary.items():
+        table.add_row(key, json.dumps(value, default=str) if isinstance(value, dict)
+                      else str(value))
+    out.print(table)
+
+
+def mock_world_path(link: str | None) -> Path:
+    chosen_settings = settings()
+    chosen = chosen_settings.link(link)
+    if chosen.erp.adapter != "mock":
+        raise ConnectorError(f"link {chosen.name!r} does not use the mock ERP")
+    return world_path(chosen.erp.options, AdapterContext(chosen.name, chosen_settings.state_dir))

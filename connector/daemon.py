@@ -64,6 +64,12 @@ def _gone(holder: str) -> bool:
     return False
 
 
+def leases(store: Store) -> list[LeaseRow]:
+    """Every link lease held now (``connector lease show``)."""
+    with store.session() as session:
+        return list(session.scalars(select(LeaseRow).order_by(LeaseRow.link)))
+
+
 def holder_of(store: Store, link: str) -> LeaseRow | None:
     """The link's lease as it stands, for messages and ``connector lease``."""
     with store.session() as session:

@@ -11,7 +11,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.text import Text
@@ -31,6 +31,20 @@ app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 LinkOpt = Annotated[str | None, typer.Option(
     "--link", "-l", help="Link name (default: every link, or the only one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+MAX_ID = 2**63 - 1
+"""The largest id the store holds (a signed 64-bit integer)."""
+
+
+def checked_ids(values: list[int] | int | None) -> Any:
+    """A typer callback: an id out of the store's range is refused in one line, before a
+    query the database would reject with a traceback."""
+    for value in [values] if isinstance(values, int) else values or []:
+        if not 1 <= value <= MAX_ID:
+            raise ConnectorError(f"{value} is not an id: ids are whole numbers from 1 to "
+                                 f"{MAX_ID}")
+    return values
 
 
 class State:

@@ -37,10 +37,10 @@ def is_secret(key: str) -> bool:
     return any(word in key.lower() for word in SECRET_WORDS)
 
 
-def remember(value: str) -> None:
+def remember(value: str | None) -> None:
     """Scrub ``value`` from every text from now on (a secret, or a token derived from one)."""
     global _pattern
-    if len(value) < MIN_LENGTH or value in _known:
+    if not value or len(value) < MIN_LENGTH or value in _known:
         return
     with _lock:
         _known.add(value)
@@ -77,4 +77,6 @@ def redact(value: Any) -> Any:
         return MASK
     if isinstance(value, str):
         return scrub(value)
+    if isinstance(value, BaseException):
+        return scrub(str(value))
     return value

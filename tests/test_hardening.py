@@ -551,7 +551,7 @@ def test_7_an_amount_with_three_decimals_is_an_item_error_keeping_the_record(
 
     monkeypatch.setattr(mock_erp.MockErp, "_pages", three_decimals)
     cfg = loaded(tmp_path, monkeypatch, capfd)
-    code, out, err = main(monkeypatch, capfd, "--config", str(cfg), "sync")
+    code, _, _ = main(monkeypatch, capfd, "--config", str(cfg), "sync")
     assert code == 1
     _, out, _ = main(monkeypatch, capfd, "--config", str(cfg), "errors", "--json")
     errors = [e for e in json.loads(out) if e["raw"].get("invoice_no") == "20001"]

@@ -79,10 +79,6 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
-MIGRATION_LOCK = 7_372_001
-"""PostgreSQL advisory lock key held while migrating: one migrating process at a time."""
-
-
 def lock_for_migration(connection: Connection) -> None:
     """Serialise migrations between processes: two first runs on a new store used to race
     to create ``alembic_version``. The lock lasts until the migration's transaction ends;
@@ -90,7 +86,9 @@ def lock_for_migration(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, taken up front
     elif connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        # Keyed by the schema migrated: stores in other schemas do not wait for this one.
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('connector migration ' "
+                                "|| current_schema()))"))
 
 
 def migrate(engine: Engine) -> None:

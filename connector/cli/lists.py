@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from connector import transfer
 from connector.agency_pull import claim_view_with_agency
 from connector.claims import history, view
 from connector.cli.output import Column, out, print_json, render_table
@@ -33,11 +34,14 @@ def claims_table(rows: list[dict[str, Any]], title: str) -> Table:
 
 
 def fetch_claims(ctx: LinkContext, lists: list[ClaimList]) -> list[dict[str, Any]]:
+    """The claims of ``lists``; one whose transfer failed carries its job and the command
+    that retries it (``transfer``)."""
     with ctx.tx() as session:
-        rows = session.scalars(select(ClaimRow).where(
+        rows = list(session.scalars(select(ClaimRow).where(
             ClaimRow.link == ctx.link, ClaimRow.list_name.in_([x.value for x in lists]))
-            .order_by(ClaimRow.id))
-        return [view(r) for r in rows]
+            .order_by(ClaimRow.id)))
+        failed = transfer.failures(session, ctx.link, rows)
+        return [{**view(r), "transfer": failed.get(r.id)} for r in rows]
 
 
 @app.command()
@@ -72,6 +76,7 @@ def case(claim_id: Annotated[int, typer.Argument(help="The claim's id, as `conne
         if row is None or row.link != ctx.link:
             raise ConnectorError(f"no claim {claim_id} in link {ctx.link}")
         data = claim_view_with_agency(row)
+        data["transfer"] = transfer.failures(session, ctx.link, [row]).get(row.id)
         data["history"] = [
             {"at": e.at.isoformat(), "source": e.source, "kind": e.kind, "text": e.text}
             for e in history(session, claim_id)]
@@ -83,6 +88,11 @@ def case(claim_id: Annotated[int, typer.Argument(help="The claim's id, as `conne
               f"{shown['customer_no']}, {shown['balance']} of {shown['amount']} "
               f"{shown['currency']}, due {shown['due_date']}")
     out.print(f"List: {shown['list'].title()}   Status: {shown['status']}")
+    if data["transfer"]:
+        failed = data["transfer"]
+        out.print(f"[red]Transfer failed[/] after {failed['attempts']} attempt(s): "
+                  f"{plain(failed['error'])}; job {failed['job_id']} is "
+                  f"{failed['job_state']}; `{plain(failed['retry'])}` tries again")
     if data["agency_case_id"]:
         paused = " (paused)" if data["paused"] else ""
         out.print(f"Agency case: {shown['agency_case_id']}{paused}   balance at the agency: "

@@ -27,9 +27,19 @@ def _no_float(value: Any) -> Any:
     return value
 
 
+MAX_MONEY = Decimal("1e15")
+"""Past any invoice a company sends: a larger amount is a broken record, not money."""
+
+
 def _money(value: Decimal) -> Decimal:
+    """Whole øre or refused: an amount with a third decimal is a record to fix at its source
+    (an item error keeping the raw record), never rounded silently."""
     if not value.is_finite():
         raise ValueError("money must be a finite number")
+    if abs(value) >= MAX_MONEY:
+        raise ValueError("money must be less than 10^15 in size")
+    if value != value.quantize(CENT):
+        raise ValueError(f"money has more than two decimals: {value}")
     return to_money(value)
 
 
@@ -67,8 +77,11 @@ class Company(Model):
 
     name: str
     timezone: str = "Europe/Oslo"
-    dunning: DunningSetup = DunningSetup()
-    auto_transfer: bool = False
+    dunning: DunningSetup | None = None
+    """None: the ERP's API does not say (PowerOffice Go's does not); the link's
+    ``collection`` settings apply."""
+    auto_transfer: bool | None = None
+    """R2, "approve automatic transfer"; None as for ``dunning``."""
 
 
 class Customer(Model):
@@ -151,6 +164,31 @@ class ClaimList(StrEnum):
     HELD = "held"
     DROPPED = "dropped"
     """No longer a claim before transfer: paid, credited to zero or deleted."""
+
+
+class ClaimState(StrEnum):
+    """Where a claim is in its lifecycle; ``connector.lifecycle`` says which moves exist.
+
+    Finer than the list: a claim being sent, or whose sending failed, is still in Approved.
+    """
+
+    DRAFT = "draft"
+    HELD = "held"
+    APPROVED = "approved"
+    TRANSFERRING = "transferring"
+    """The transfer started: from here the ERP side cannot cancel (R5, R6)."""
+    TRANSFER_FAILED = "transfer_failed"
+    """The last try to send it failed; it is tried again, or waits for ``connector retry``."""
+    OPEN = "open"
+    ARCHIVED = "archived"
+    DROPPED = "dropped"
+
+    @property
+    def list(self) -> ClaimList:
+        """The list the user sees it in."""
+        if self in (ClaimState.TRANSFERRING, ClaimState.TRANSFER_FAILED):
+            return ClaimList.APPROVED
+        return ClaimList(self.value)
 
 
 class Debtor(Model):

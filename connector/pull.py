@@ -140,8 +140,10 @@ def pass_start(session: Session, link: str) -> PassStart:
 
 
 def pull_company(ctx: LinkContext, stored: Company | None = None) -> Company:
-    """The ERP's company settings; written to the store only when they changed."""
-    company = ctx.erp.company()
+    """The ERP's company with the link's collection settings over it, as the rules see it;
+    stored (only when it changed) so that a change of either makes the next pass look at
+    every invoice again."""
+    company = ctx.settings.collection.applied_to(ctx.erp.company())
     if stored is not None and company == stored:
         return company
     with ctx.tx() as session:

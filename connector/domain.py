@@ -7,7 +7,7 @@ Adapters translate their wire formats into these models and nothing else.
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -27,13 +27,20 @@ def _no_float(value: Any) -> Any:
     return value
 
 
+MAX_MONEY = Decimal("1e15")
+"""Past any invoice a company sends: a larger amount is a broken record, not money."""
+
+
 def _money(value: Decimal) -> Decimal:
+    """Whole øre or refused: an amount with a third decimal is a record to fix at its source
+    (an item error keeping the raw record), never rounded silently."""
     if not value.is_finite():
         raise ValueError("money must be a finite number")
-    try:
-        return to_money(value)
-    except InvalidOperation:
-        raise ValueError(f"money has too many digits ({value:.3g})") from None
+    if abs(value) >= MAX_MONEY:
+        raise ValueError("money must be less than 10^15 in size")
+    if value != value.quantize(CENT):
+        raise ValueError(f"money has more than two decimals: {value}")
+    return to_money(value)
 
 
 Money = Annotated[Decimal, BeforeValidator(_no_float), AfterValidator(_money)]

@@ -33,7 +33,10 @@ _open: dict[Path, World] = {}
 def world_path(settings: Mapping[str, Any], context: AdapterContext) -> Path:
     """``settings["world"]`` (default mock-world), a folder relative to the link's state
     folder."""
-    return (context.state_dir / str(settings.get("world", DEFAULT_WORLD))).resolve()
+    name = settings.get("world", DEFAULT_WORLD)
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"mock settings: world must name a folder, not {name!r}")
+    return (context.state_dir / name).resolve()
 
 
 def open_world(path: Path) -> World:

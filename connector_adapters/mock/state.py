@@ -142,7 +142,7 @@ class RecordFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # debtors' data
         if path.exists() and not path.is_file():
             raise UserError(f"{path} is not a mock world file")
         try:

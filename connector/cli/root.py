@@ -9,13 +9,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector.cli.output import err
+from connector.cli.output import err, out
 from connector.config import Settings, load_settings
 from connector.context import LinkContext
 from connector.errors import ConnectorError
@@ -29,8 +30,17 @@ LinkOpt = Annotated[str | None, typer.Option(
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
+DISTRIBUTION = "collection-connector"
+
+
 class State:
     config: Path | None = None
+
+
+def show_version(wanted: bool) -> None:
+    if wanted:
+        out.print(f"connector {installed_version(DISTRIBUTION)}", highlight=False)
+        raise typer.Exit()
 
 
 @app.callback()
@@ -40,6 +50,9 @@ def main_options(
         "the built-in mock demo link).")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                          help="More log output on stderr (-v, -vv).")] = 0,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=show_version, is_eager=True,
+        help="Print the installed version and exit.")] = False,
 ) -> None:
     """Connect an ERP with a debt-collection agency: overdue invoices become collection cases,
     and the agency's status comes back."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from connector.clock import Clock, local_date
 from connector.config import LinkSettings
-from connector.domain import Company
+from connector.domain import DEFAULT_TIMEZONE, Company
 from connector.ports import AgencyAdapter, ErpAdapter
 from connector.report import SyncReport
 from connector.store.db import Store
@@ -50,10 +50,14 @@ class LinkContext:
         """Always UTC: arithmetic on zoned times would follow wall clocks across DST."""
         return self.clock.now().astimezone(UTC)
 
+    @property
+    def timezone(self) -> str:
+        """The company's zone, where its users live and R1's calendar days count."""
+        return self.company.timezone if self.company else DEFAULT_TIMEZONE
+
     def today(self) -> date:
         """Today in the company's zone: the day R1's calendar days count in."""
-        zone = self.company.timezone if self.company else "Europe/Oslo"
-        return local_date(self.now(), zone)
+        return local_date(self.now(), self.timezone)
 
     @contextmanager
     def tx(self) -> Iterator[Session]:

@@ -104,7 +104,7 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
     events: list[Event] = []
     excluded: list[ClaimRow] = []
     today = ctx.today()
-    zone = ctx.company.timezone if ctx.company else "Europe/Oslo"
+    zone = ctx.timezone
     for claim, inv_row in page:
         invoice = as_invoice(inv_row)
         customer = customers.get(claim.customer_no)

@@ -727,7 +727,8 @@ def test_a_secret_in_adapter_settings_never_shows(
         result = run(cfg, *args)
         outputs.append(result.output)
 
-    for args in (["sync"], ["sync", "--dry-run", "--json"], ["approve", "--all"], ["collect", "20007"], ["-vv", "sync"]):
+    for args in (["sync"], ["sync", "--dry-run", "--json"], ["approve", "--all"],
+                 ["collect", "20007"], ["-vv", "sync"]):
         error = fails(cfg, *args)
         assert isinstance(error, ConfigError)
         assert str(error) == ("mock erp settings: unknown api_token "

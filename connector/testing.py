@@ -11,6 +11,8 @@ the subclass ``Test…`` so pytest collects it, and give it the fixtures it need
   ``case_request``, a ``CaseRequest`` that agency accepts now (against a sandbox that keeps
   its cases, give it a new reference and invoice number each time).
 
+Or let the connector's pytest plugin (``connector.pytest_plugin``) collect them: one line,
+``connector_contract = ["erp", "agency"]``, in the project's pytest configuration.
 Tests of a capability the adapter does not declare check that it says so (``Unsupported``)
 or are skipped. ``docs/plugins.md`` ("Testing your adapter") has a complete example.
 This module imports pytest: import it from tests only.

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 
 from connector.config import is_secret
+from connector.http.redact import redact_processor
 
 
 def mask_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
@@ -38,6 +39,7 @@ def configure_logging(verbosity: int = 0) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             mask_secrets,
+            redact_processor,
             structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -200,8 +200,8 @@ def _report(ctx: LinkContext, job: JobRow) -> None:
         ctx.agency.report_reduction(reduction)
         return True
 
-    worker.ensure(ctx, job, lambda: ctx.agency.reduction_reported(reduction.reference) or None,
-                  report)
+    worker.ensure(ctx, job, lambda: ctx.agency.reduction_reported(
+        reduction.reference, case_id=reduction.case_id) or None, report)
     with ctx.tx() as session:
         record(session, ctx.link, [Event(job.payload["claim_id"], ctx.now(), "connector",
                                           "reported", f"{reduction.description}: "

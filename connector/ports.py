@@ -165,8 +165,13 @@ class AgencyAdapter(Protocol):
     portal: str
     """Where a user does what the API cannot (R6), e.g. the agency's customer web."""
 
-    def find_case(self, reference: str) -> AgencyCase | None:
-        """The case registered under ``reference``, if any: the retry check of DESIGN rule 3."""
+    def find_case(self, reference: str, *, since: datetime | None = None,
+                  request: CaseRequest | None = None) -> AgencyCase | None:
+        """The case registered under ``reference``, if any: the retry check of DESIGN rule 3.
+
+        ``since`` is the earliest moment a registration could have been sent (None: the
+        store cannot vouch for one, look back as far as the adapter bounds it); ``request``
+        is what was sent, for an agency that can only match on its other fields."""
         ...
 
     def register_case(self, request: CaseRequest) -> AgencyCase:
@@ -185,8 +190,10 @@ class AgencyAdapter(Protocol):
         """Tell the agency a payout is booked in the ERP under ``accounting_id``."""
         ...
 
-    def reduction_reported(self, reference: str) -> bool:
-        """Whether a direct payment or credit note with this reference is known already."""
+    def reduction_reported(self, reference: str, *, case_id: str | None = None) -> bool:
+        """Whether a direct payment or credit note with this reference is known already;
+        ``case_id`` is the agency case it was reported on, for an agency that can only
+        look there."""
         ...
 
     def report_reduction(self, reduction: ClaimReduction) -> None:

@@ -350,14 +350,14 @@ class AgencyAdapterContract(AdapterContract):
             reference=self.reference(kind.value), kind=kind, case_id=case.id,
             invoice_reference=case_request.reference, on=datetime.now(UTC).date(),
             amount=min(Decimal("1.00"), case_request.balance))
-        assert agency_adapter.reduction_reported(reduction.reference) is False
+        assert agency_adapter.reduction_reported(reduction.reference, case_id=case.id) is False
         if REDUCTIONS[kind] not in capabilities:
             with pytest.raises(Unsupported):
                 agency_adapter.report_reduction(reduction)
-            assert agency_adapter.reduction_reported(reduction.reference) is False
+            assert agency_adapter.reduction_reported(reduction.reference, case_id=case.id) is False
             return
         agency_adapter.report_reduction(reduction)
-        assert agency_adapter.reduction_reported(reduction.reference) is True
+        assert agency_adapter.reduction_reported(reduction.reference, case_id=case.id) is True
 
     @staticmethod
     def _register(agency: AgencyAdapter, request: CaseRequest) -> AgencyCase:

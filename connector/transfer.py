@@ -174,6 +174,7 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
             jobs.finish(session, job.id, jobs.JobState.DONE if done else jobs.JobState.CANCELLED,
                         now)
             return
+        started = claim.transfer_started_at
         invoice = session.get(InvoiceRow, (ctx.link, claim.invoice_id))
         still_owed = invoice is not None and invoice.is_open
         if invoice is not None and still_owed and job.attempts == 1:
@@ -189,8 +190,8 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
         return ctx.agency.register_case(request) if still_owed else None
 
     try:
-        case = worker.ensure(ctx, job, lambda: ctx.agency.find_case(request.reference),
-                             create)
+        case = worker.ensure(ctx, job, lambda: ctx.agency.find_case(
+            request.reference, since=started, request=request), create)
     except CaseRejected as exc:
         _rejected(ctx, job, claim, exc)
         return

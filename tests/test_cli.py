@@ -546,7 +546,7 @@ def test_adapters_lists_mock_usable_and_the_real_ones_not_yet(cfg: Path) -> None
     assert rows[("erp", "mock")]["usable"] is True
     assert rows[("agency", "mock")]["usable"] is True
     assert rows[("erp", "poweroffice")]["usable"] is False
-    assert rows[("agency", "kravia")]["usable"] is False
+    assert rows[("agency", "kravia")]["usable"] is True
     for row in rows.values():
         assert {"package", "plugin", "capabilities", "summary"} <= set(row)
     text = flat(run(cfg, "adapters").stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from connector import actions
 from connector.bookkeeping import REVERSAL_FLAG
 from connector.domain import LedgerKind, Voucher, VoucherReceipt
+from connector.ports import Capability
 from connector.store.db import Store
 from connector.store.schema import ClaimRow, PayoutRow
 from connector_adapters.mock.erp import MockErp
@@ -74,8 +76,14 @@ def do(h: Harness, what: str) -> None:
     elif what == "credit":
         h.world.credit("40007", "1800.00")
     elif what == "withdraw":
-        outcome = actions.at_agency(h.ctx(), "withdraw", [h.claim("40008")["id"]])
-        assert outcome.ok, outcome.refused
+        claim = h.claim("40008")
+        outcome = actions.at_agency(h.ctx(), "withdraw", [claim["id"]])
+        if Capability.WITHDRAW not in h.agency.capabilities:
+            # R6: the agency's API cannot; the user withdraws it in its customer web.
+            assert "cannot withdraw" in outcome.refused[str(claim["id"])]
+            h.world.withdraw_case(claim["agency_case_id"])
+        else:
+            assert outcome.ok, outcome.refused
 
 
 EVENTS = {1: ["direct payment", "write off"], 5: ["credit"], 12: ["withdraw"]}
@@ -91,8 +99,10 @@ def test_120_days_with_two_syncs_every_simulated_hour(sqlite_store: Store) -> No
     check_round_trip(sqlite_store, timedelta(hours=1), 2)
 
 
-def check_round_trip(store: Store, step: timedelta, syncs: int) -> None:
-    h = Harness(store, world_with_extras())
+def check_round_trip(store: Store, step: timedelta, syncs: int,
+                     make: Callable[[Store, World], Harness] = Harness) -> None:
+    """The round trip; ``make`` puts real adapters over emulators in place of the mocks."""
+    h = make(store, world_with_extras())
     world = h.world
     send_everything(h)
     run_days(h, DAYS, step, syncs, EVENTS)

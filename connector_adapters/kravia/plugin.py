@@ -1,45 +1,48 @@
 """Registers the Kravia agency adapter, exactly as a third-party plugin would.
 
-The adapter is listed by ``connector adapters`` with the capabilities Kravia's public API
-offers. Pause, resume and withdraw are not among them: Kravia documents no endpoint for
-them, so a user does those in Kravia Kundeweb (R6). The factory says plainly that the
-adapter cannot be used yet. ``endpoints`` holds the facts the real adapter will be built on.
+Pause, resume and withdraw are not among its capabilities: Kravia documents no endpoint for
+them, so a user does those in Kravia Kundeweb (R6).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
+
+import typer
 
 import connector
-from connector.errors import NotYetUsable
-from connector.ports import Capability
+from connector.clock import SystemClock
+from connector_adapters.kravia.adapter import KraviaAgency
+from connector_adapters.kravia.settings import KraviaSettings
+from connector_adapters.kravia.webhook import RouteTable, marks_for, mount
 
 if TYPE_CHECKING:
     from connector.ports import AdapterContext
     from connector.registry import Register
 
 NAME = "kravia"
-
-CAPABILITIES = frozenset(
-    {
-        Capability.WEBHOOKS,  # PUT /creditor/{id}/webhook
-        Capability.DIRECT_PAYMENTS,  # POST /invoice/payment
-        Capability.CREDIT_NOTES,  # POST /invoice/creditnote
-    }
-)
-
 SUMMARY = "Kravia, API v2; pause and withdraw are done in Kravia Kundeweb"
 
 
-def create(settings: Mapping[str, Any], context: AdapterContext) -> NoReturn:
+def create(settings: Mapping[str, Any], context: AdapterContext) -> KraviaAgency:
     """The factory ``connector`` calls for ``adapter = "kravia"``."""
-    raise NotYetUsable(
-        "The Kravia adapter is not yet usable: it is registered so `connector adapters` "
-        "lists it; use the mock adapters (adapter = \"mock\") until it lands."
-    )
+    return KraviaAgency(KraviaSettings.parse(settings), marks=marks_for(context.link))
 
 
 @connector.hookimpl
 def connector_register_adapters(register: Register) -> None:
-    register.agency(NAME, create, capabilities=CAPABILITIES, summary=SUMMARY, usable=False)
+    register.agency(NAME, create, capabilities=KraviaAgency.capabilities, summary=SUMMARY)
+
+
+@connector.hookimpl
+def connector_register_commands(app: typer.Typer) -> None:
+    from connector_adapters.kravia.commands import register
+
+    register(app)
+
+
+@connector.hookimpl
+def connector_register_routes(routes: RouteTable) -> None:
+    """Kravia's webhook receiver on the daemon's listener (``docs/adapters/kravia.md``)."""
+    mount(routes, SystemClock().now)

@@ -82,7 +82,8 @@ class MockAgency:
         if capabilities is not None:
             self.capabilities = agency_capabilities(capabilities)
 
-    def find_case(self, reference: str) -> AgencyCase | None:
+    def find_case(self, reference: str, *, since: datetime | None = None,
+                  request: CaseRequest | None = None) -> AgencyCase | None:
         self.world.trip("agency.find_case")
         case = self.world.find_case(reference)
         return _answer(case) if case else None
@@ -159,7 +160,7 @@ class MockAgency:
         self.world.mark_booked(payout_id, accounting_id)
         self.world.trip("agency.mark_booked.lost_reply")
 
-    def reduction_reported(self, reference: str) -> bool:
+    def reduction_reported(self, reference: str, *, case_id: str | None = None) -> bool:
         self.world.trip("agency.reduction_reported")
         return reference in self.world.reductions
 

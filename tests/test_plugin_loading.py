@@ -110,7 +110,8 @@ def test_the_mock_commands_come_from_the_mock_plugin(monkeypatch: pytest.MonkeyP
         """A command of the core."""
 
     add_plugin_commands(app)
-    assert command_names(app) == {"core"}
+    assert "core" in command_names(app)
+    assert not command_names(app) & {"demo", "mock"}
     monkeypatch.delenv(registry.DISABLE_ENV)
     add_plugin_commands(app)
-    assert command_names(app) == {"core", "demo", "mock"}
+    assert {"core", "demo", "mock"} <= command_names(app)

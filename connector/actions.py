@@ -9,19 +9,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import partial
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connector import classify, jobs, worker
 from connector.agency_pull import apply_updates
-from connector.claims import Event, Mover, record
 from connector.classify import status_for
 from connector.context import LinkContext
-from connector.domain import CaseUpdate, ClaimList, InvoiceKind, NextAction
+from connector.domain import CaseUpdate, ClaimList, ClaimState, InvoiceKind, NextAction
 from connector.errors import ConnectorError
+from connector.lifecycle import HistoryLine
 from connector.ports import Capability
 from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow
 from connector.transfer import job_key
@@ -39,12 +37,19 @@ class ActionResult:
         return not self.refused
 
 
+GONE = {ClaimState.OPEN.value: "has been sent",
+        ClaimState.ARCHIVED.value: "has been sent",
+        ClaimState.TRANSFERRING.value: "is being sent",
+        ClaimState.TRANSFER_FAILED.value: "is being sent (a try failed and may have reached it)"}
+"""States past the point of no return (R6), and how to say so."""
+
+
 def _claims(session: Session, link: str, ids: Sequence[int]) -> dict[int, ClaimRow]:
     return {c.id: c for c in session.scalars(
         select(ClaimRow).where(ClaimRow.link == link, ClaimRow.id.in_(list(ids))))}
 
 
-def _pick(session: Session, ctx: LinkContext, ids: Sequence[int], allowed: ClaimList,
+def _pick(session: Session, ctx: LinkContext, ids: Sequence[int], allowed: ClaimState,
           verb: str, outcome: ActionResult) -> list[ClaimRow]:
     found = _claims(session, ctx.link, ids)
     chosen = []
@@ -52,31 +57,21 @@ def _pick(session: Session, ctx: LinkContext, ids: Sequence[int], allowed: Claim
         claim = found.get(claim_id)
         if claim is None:
             outcome.refused[str(claim_id)] = f"no claim {claim_id} in link {ctx.link}"
-        elif claim.list_name != allowed.value:
+        elif claim.state != allowed.value:
             outcome.refused[str(claim_id)] = (
                 f"claim {claim_id} is in {claim.list_name.title()}; only a claim in "
-                f"{allowed.value.title()} can be {verb}")
+                f"{allowed.list.value.title()} can be {verb}")
         else:
             chosen.append(claim)
     return chosen
 
 
-def local_time(moment: datetime, ctx: LinkContext) -> str:
-    """A moment as the company's users read it: their zone, to the minute."""
-    zone = ZoneInfo(ctx.timezone)
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _move_each(ctx: LinkContext, session: Session, claims: Sequence[ClaimRow], target: ClaimList,
-               now: datetime, text: str, values: dict[str, Any] | None = None) -> None:
+def _move_each(ctx: LinkContext, session: Session, claims: Sequence[ClaimRow],
+               target: ClaimState, now: datetime, text: str) -> list[ClaimRow]:
     """Move claims the user chose; each keeps saying what blocks it, if anything (R7)."""
-    mover = Mover(ctx.link, ctx.listeners)
-    by_status: dict[str, list[ClaimRow]] = {}
-    for claim in claims:
-        by_status.setdefault(status_for(target, claim.obstacles or []), []).append(claim)
-    for status, group in by_status.items():
-        mover.move(session, group, target, now, text, source="user", status=status,
-                   values=values)
+    return ctx.claims.move_each(session, [
+        (claim, text, {"status": status_for(target.list, claim.obstacles or [])})
+        for claim in claims], target, now, source="user")
 
 
 def approve(ctx: LinkContext, ids: Sequence[int] | None) -> ActionResult:
@@ -86,14 +81,14 @@ def approve(ctx: LinkContext, ids: Sequence[int] | None) -> ActionResult:
     with ctx.tx() as session:
         if ids is None:
             chosen = list(session.scalars(select(ClaimRow).where(
-                ClaimRow.link == ctx.link, ClaimRow.list_name == ClaimList.DRAFT.value)))
+                ClaimRow.link == ctx.link, ClaimRow.state == ClaimState.DRAFT.value)))
         else:
-            chosen = _pick(session, ctx, ids, ClaimList.DRAFT, "approved", outcome)
-        until = local_time(now + ctx.settings.grace, ctx)
-        _move_each(ctx, session, chosen, ClaimList.APPROVED, now,
-                   f"Approved by the user; transferred after {until} unless cancelled (R5)",
-                   values={"approved_at": now})
-    outcome.done = [c.id for c in chosen]
+            chosen = _pick(session, ctx, ids, ClaimState.DRAFT, "approved", outcome)
+        until = ctx.local_time(now + ctx.settings.grace)
+        moved = _move_each(ctx, session, chosen, ClaimState.APPROVED, now,
+                           f"Approved by the user; transferred after {until} unless "
+                           "cancelled (R5)")
+    outcome.done = [c.id for c in moved]
     return outcome
 
 
@@ -101,11 +96,11 @@ def hold(ctx: LinkContext, ids: Sequence[int]) -> ActionResult:
     """R4: keep drafts out of collection; they stay held across syncs until restored."""
     outcome = ActionResult()
     with ctx.tx() as session:
-        chosen = _pick(session, ctx, ids, ClaimList.DRAFT, "held back", outcome)
-        Mover(ctx.link, ctx.listeners).move(session, chosen, ClaimList.HELD, ctx.now(),
-                                     "Held back from collection by the user (R4)",
-                                     source="user", status="Held back by the user")
-    outcome.done = [c.id for c in chosen]
+        chosen = _pick(session, ctx, ids, ClaimState.DRAFT, "held back", outcome)
+        moved = ctx.claims.move(session, chosen, ClaimState.HELD, ctx.now(),
+                                "Held back from collection by the user (R4)",
+                                source="user", status="Held back by the user")
+    outcome.done = [c.id for c in moved]
     return outcome
 
 
@@ -113,10 +108,10 @@ def restore(ctx: LinkContext, ids: Sequence[int]) -> ActionResult:
     """R4: put held-back claims back in Draft."""
     outcome = ActionResult()
     with ctx.tx() as session:
-        chosen = _pick(session, ctx, ids, ClaimList.HELD, "restored", outcome)
-        _move_each(ctx, session, chosen, ClaimList.DRAFT, ctx.now(),
-                   "Restored to Draft by the user (R4)")
-    outcome.done = [c.id for c in chosen]
+        chosen = _pick(session, ctx, ids, ClaimState.HELD, "restored", outcome)
+        moved = _move_each(ctx, session, chosen, ClaimState.DRAFT, ctx.now(),
+                           "Restored to Draft by the user (R4)")
+    outcome.done = [c.id for c in moved]
     return outcome
 
 
@@ -131,35 +126,28 @@ def cancel(ctx: LinkContext, ids: Sequence[int]) -> ActionResult:
             claim = found.get(claim_id)
             if claim is None:
                 outcome.refused[str(claim_id)] = f"no claim {claim_id} in link {ctx.link}"
-            elif claim.list_name == ClaimList.OPEN.value or claim.transfer_started_at:
-                where = ("has been sent" if claim.list_name == ClaimList.OPEN.value
-                         else "is being sent")
+            elif claim.state in GONE:
                 outcome.refused[str(claim_id)] = (
-                    f"claim {claim_id} {where} to the agency and can no longer be stopped "
-                    f"from the ERP side (R6); pause or withdraw it at {ctx.agency.portal}")
-            elif claim.list_name != ClaimList.APPROVED.value:
+                    f"claim {claim_id} {GONE[claim.state]} to the agency and can no longer be "
+                    f"stopped from the ERP side (R6); pause or withdraw it at "
+                    f"{ctx.agency.portal}")
+            elif claim.state != ClaimState.APPROVED.value:
                 outcome.refused[str(claim_id)] = (
                     f"claim {claim_id} is in {claim.list_name.title()}; only an approved claim "
                     "can be cancelled")
             else:
                 chosen.append(claim)
-        # Guarded on transfer_started_at so a transfer starting this instant wins cleanly.
-        stopped = set(session.scalars(
-            update(ClaimRow)
-            .where(ClaimRow.id.in_([c.id for c in chosen]),
-                   ClaimRow.transfer_started_at.is_(None))
-            .values(updated_at=now).returning(ClaimRow.id)))
+        # A transfer starting this instant wins cleanly: the lifecycle moves only a claim
+        # still in Approved.
+        moved = _move_each(ctx, session, chosen, ClaimState.DRAFT, now,
+                           "Cancelled by the user inside the grace window (R5)")
         for claim in chosen:
-            if claim.id not in stopped:
+            if claim not in moved:
                 outcome.refused[str(claim.id)] = (
                     f"claim {claim.id} is being sent to the agency right now (R6); pause or "
                     f"withdraw it at {ctx.agency.portal}")
-        moving = [c for c in chosen if c.id in stopped]
-        jobs.cancel(session, ctx.link, [job_key(c.invoice_id) for c in moving], now)
-        _move_each(ctx, session, moving, ClaimList.DRAFT, now,
-                   "Cancelled by the user inside the grace window (R5)",
-                   values={"approved_at": None})
-    outcome.done = [c.id for c in moving]
+        jobs.cancel(session, ctx.link, [job_key(c.invoice_id) for c in moved], now)
+    outcome.done = [c.id for c in moved]
     return outcome
 
 
@@ -249,7 +237,7 @@ def at_agency(ctx: LinkContext, action: str, ids: Sequence[int]) -> ActionResult
         outcome.refused = {str(i): reason for i in ids}
         return outcome
     with ctx.tx() as session:
-        chosen = _pick(session, ctx, ids, ClaimList.OPEN, done_word, outcome)
+        chosen = _pick(session, ctx, ids, ClaimState.OPEN, done_word, outcome)
     act: Callable[[str], CaseUpdate] = getattr(ctx.agency, action)
     for claim in chosen:
         case_id = claim.agency_case_id or ""
@@ -259,8 +247,9 @@ def at_agency(ctx: LinkContext, action: str, ids: Sequence[int]) -> ActionResult
             outcome.refused[str(claim.id)] = f"the agency refused to {action} it: {exc}"
             continue
         with ctx.tx() as session:
-            record(session, ctx.link, [Event(claim.id, ctx.now(), "user", action,
-                                             f"{done_word.title()} at the agency by the user")])
+            ctx.claims.record(session, [HistoryLine(
+                claim.id, ctx.now(), "user", action,
+                f"{done_word.title()} at the agency by the user")])
             apply_updates(ctx, session, [update_])
         outcome.done.append(claim.id)
     return outcome

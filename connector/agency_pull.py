@@ -8,19 +8,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector import item_errors, jobs, worker
-from connector.claims import Mover, view
+from connector.claims import view
 from connector.context import LinkContext
-from connector.domain import CaseStatus, CaseUpdate, ClaimList, Outcome
+from connector.domain import CaseStatus, CaseUpdate, ClaimList, ClaimState, Outcome
+from connector.lifecycle import HistoryLine
 from connector.ports import Capability
 from connector.pull import pull_by_cursor
-from connector.store.db import upsert
-from connector.store.schema import ClaimEventRow, ClaimRow, JobRow
+from connector.store.schema import ClaimRow, JobRow
 
 STATUS_KIND = "status"
+IN_FLIGHT = (ClaimState.TRANSFERRING.value, ClaimState.TRANSFER_FAILED.value)
+"""Sent, or being sent, but not known to be at the agency."""
 OUTCOME_TEXT = {
     Outcome.PAID: "paid in full",
     Outcome.PARTLY_PAID: "partly paid",
@@ -50,10 +52,9 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
                if u.case_id not in claims]
     item_errors.store(session, ctx.link, "agency_cases", unknown, now)
     known = [u for u in updates if u.case_id in claims]
-    upsert(session, ClaimEventRow, [
-        {"claim_id": claims[u.case_id].id, "link": ctx.link, "at": e.at, "source": "agency",
-         "kind": e.kind, "text": e.text, "external_id": e.id}
-        for u in known for e in u.events], keys=("claim_id", "external_id"))
+    ctx.claims.record(session, [
+        HistoryLine(claims[u.case_id].id, e.at, "agency", e.kind, e.text, external_id=e.id)
+        for u in known for e in u.events])
     refreshed: list[dict[str, Any]] = []
     archived: list[tuple[ClaimRow, str, dict[str, Any]]] = []
     statuses: list[jobs.JobSpec] = []
@@ -61,8 +62,8 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
         claim = claims[u.case_id]
         values = {"status": u.status, "paused": u.paused,
                   "balance_at_agency": u.balance_at_agency,
-                  "remaining_principal": u.remaining_principal, "updated_at": now}
-        if u.closed and claim.list_name == ClaimList.OPEN.value:
+                  "remaining_principal": u.remaining_principal}
+        if u.closed and claim.state == ClaimState.OPEN.value:
             outcome = u.outcome or _outcome(u)
             archived.append((claim, f"Closed by the agency: {OUTCOME_TEXT[outcome]}; remaining "
                              f"principal {u.remaining_principal} of {u.original_amount} (R9)",
@@ -75,12 +76,10 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
             statuses.append(status_job(claim, CaseStatus(
                 invoice_id=claim.invoice_id, case_id=u.case_id, status_text=u.status,
                 closed=u.closed, balance_at_agency=u.balance_at_agency)))
-    if refreshed:
-        session.execute(update(ClaimRow), refreshed)
-    Mover(ctx.link, ctx.listeners).move_each(session, archived, ClaimList.ARCHIVED, now,
-                                             source="agency")
-    if archived:
-        ctx.report.moved[ClaimList.ARCHIVED.value] += len(archived)
+    ctx.claims.update(session, refreshed, now)
+    closed = ctx.claims.move_each(session, archived, ClaimState.ARCHIVED, now, source="agency")
+    if closed:
+        ctx.report.moved[ClaimList.ARCHIVED.value] += len(closed)
     show_in_erp(ctx, session, statuses, now)
 
 
@@ -113,16 +112,15 @@ def _adopt_in_flight(ctx: LinkContext, session: Session, unknown: Sequence[CaseU
     by_reference = {u.reference: u for u in unknown}
     found = list(session.scalars(select(ClaimRow).where(
         ClaimRow.link == ctx.link, ClaimRow.invoice_id.in_(list(by_reference)),
-        ClaimRow.list_name == ClaimList.APPROVED.value,
-        ClaimRow.transfer_started_at.is_not(None))))
-    mover = Mover(ctx.link, ctx.listeners)
-    for claim in found:
-        case_id = by_reference[claim.invoice_id].case_id
-        mover.move(session, [claim], ClaimList.OPEN, now,
-                   f"Found at the agency as case {case_id}", source="agency",
-                   values={"agency_case_id": case_id, "transferred_at": now, "obstacles": []})
-        claims[case_id] = claim
-        ctx.report.moved[ClaimList.OPEN.value] += 1
+        ClaimRow.state.in_(IN_FLIGHT))))
+    moved = ctx.claims.move_each(session, [
+        (claim, f"Found at the agency as case {by_reference[claim.invoice_id].case_id}",
+         {"agency_case_id": by_reference[claim.invoice_id].case_id, "transferred_at": now,
+          "obstacles": []}) for claim in found], ClaimState.OPEN, now, source="agency")
+    for claim in moved:
+        claims[claim.agency_case_id] = claim
+    if moved:
+        ctx.report.moved[ClaimList.OPEN.value] += len(moved)
 
 
 def write_statuses(ctx: LinkContext) -> None:

@@ -9,22 +9,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, literal_column, or_, select, update
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from connector import item_errors
-from connector.claims import Event, Mover, record
 from connector.context import LinkContext
-from connector.domain import ClaimList, Customer, Invoice
+from connector.domain import ClaimList, ClaimState, Customer, Invoice
+from connector.lifecycle import HistoryLine, NewClaim
 from connector.pull import INVOICES, load_customers, load_letters
-from connector.rules import dunning_for, entry_list, obstacles, ready_rule
-from connector.store.db import upsert
+from connector.rules import dunning_for, entry_list, obstacles
 from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow
 
 K = TypeVar("K")
 PAGE = 1000
 CHUNK = 500
-NOT_TRANSFERRED = (ClaimList.DRAFT.value, ClaimList.APPROVED.value, ClaimList.HELD.value)
+NOT_TRANSFERRED = (ClaimState.DRAFT.value, ClaimState.APPROVED.value, ClaimState.HELD.value)
+"""States in which the ERP side still decides: the transfer has not started."""
 
 
 def chunks(items: Sequence[K], size: int = CHUNK) -> Iterator[list[K]]:
@@ -51,7 +51,7 @@ def _candidates(ctx: LinkContext) -> Select[InvoiceRow, int]:
             InvoiceRow.link == ctx.link,
             InvoiceRow.is_open.is_(True),
             or_(InvoiceRow.due_date < today, InvoiceRow.collect_requested_at.is_not(None)),
-            or_(ClaimRow.id.is_(None), ClaimRow.list_name == ClaimList.DROPPED.value),
+            or_(ClaimRow.id.is_(None), ClaimRow.state == ClaimState.DROPPED.value),
         )
         .order_by(InvoiceRow.erp_id)
     )
@@ -89,8 +89,7 @@ def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
     invoices = [as_invoice(row[0]) for row in page]
     customers = load_customers(session, ctx.link, sorted({i.customer_no for i in invoices}))
     letters = load_letters(session, ctx.link, [i.id for i in invoices])
-    rows: list[dict[str, Any]] = []
-    texts: dict[str, str] = {}
+    entering: list[NewClaim] = []
     unknown: list[tuple[str, str, dict[str, Any]]] = []
     for invoice in invoices:
         customer = customers.get(invoice.customer_no)
@@ -99,41 +98,28 @@ def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
                             f"{invoice.customer_no} is not known in the ERP",
                             invoice.model_dump(mode="json")))
             continue
-        target = entry_list(invoice, customer, ctx.company, letters.get(invoice.id, []), today)
+        target = entry_list(invoice, customer, ctx.company, letters.get(invoice.id, []), today,
+                            ctx.ready_policy)
         if target is None:
             continue
         found = obstacles(invoice, customer, ctx.agency.requirements)
-        rule = ready_rule(dunning_for(ctx.company, customer), invoice.collect_requested)
+        rule = ctx.ready_policy.rule(dunning_for(ctx.company, customer),
+                                     invoice.collect_requested)
         auto = " (R2: automatic transfer)" if target is ClaimList.APPROVED else ""
-        texts[invoice.id] = f"Entered {target.value.title()}{auto}; {rule}"
-        rows.append({
-            "link": ctx.link, "invoice_id": invoice.id, "invoice_no": invoice.invoice_no,
-            "customer_no": invoice.customer_no, "amount": invoice.amount,
-            "balance": invoice.balance, "currency": invoice.currency,
-            "due_date": invoice.due_date, "list_name": target.value,
-            "status": status_for(target, found),
-            "obstacles": [o.as_dict() for o in found], "entered_at": now,
-            "approved_at": now if target is ClaimList.APPROVED else None,
-            "transfer_started_at": None, "transferred_at": None, "agency_case_id": None,
-            "updated_at": now,
-        })
+        entering.append(NewClaim(
+            invoice_id=invoice.id, invoice_no=invoice.invoice_no,
+            customer_no=invoice.customer_no, amount=invoice.amount, balance=invoice.balance,
+            currency=invoice.currency, due_date=invoice.due_date,
+            state=ClaimState(target.value), text=f"Entered {target.value.title()}{auto}; {rule}",
+            status=status_for(target, found), obstacles=[o.as_dict() for o in found]))
     item_errors.store(session, ctx.link, INVOICES, unknown, now)
-    if not rows:
+    if not entering:
         return 0
-    item_errors.resolve(session, ctx.link, INVOICES, list(texts), now)
-    # Only a dropped claim is re-entered; one a user just moved is left as it is.
-    upsert(session, ClaimRow, rows, keys=("link", "invoice_id"),
-           update=[k for k in rows[0] if k not in ("link", "invoice_id")],
-           where=ClaimRow.list_name == literal_column(f"'{ClaimList.DROPPED.value}'"))
-    # Those written now: a claim a user moved meanwhile was left as it was by the upsert.
-    claims = list(session.scalars(select(ClaimRow).where(
-        ClaimRow.link == ctx.link, ClaimRow.invoice_id.in_(list(texts)),
-        ClaimRow.entered_at == now)))
-    record(session, ctx.link, [Event(c.id, now, "connector", f"moved:{c.list_name}",
-                                     texts[c.invoice_id]) for c in claims])
+    item_errors.resolve(session, ctx.link, INVOICES, [c.invoice_id for c in entering], now)
+    # Only a dropped claim is entered again; one a user just moved is left as it is.
+    claims = ctx.claims.enter(session, entering, now)
     for claim in claims:
         ctx.report.moved[claim.list_name] += 1
-    Mover(ctx.link, ctx.listeners).entered(claims, {})
     return len(claims)
 
 
@@ -176,7 +162,7 @@ def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequen
     """
     with ctx.tx() as session:
         if session.scalar(select(ClaimRow.id).where(
-                ClaimRow.link == ctx.link, ClaimRow.list_name.in_(NOT_TRANSFERRED)
+                ClaimRow.link == ctx.link, ClaimRow.state.in_(NOT_TRANSFERRED)
         ).limit(1)) is None:
             return  # nothing to reconcile, as on a first pass
     for column, keys in ((ClaimRow.invoice_id, invoice_ids),
@@ -190,15 +176,14 @@ def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequen
                     .outerjoin(CustomerRow, (CustomerRow.link == ClaimRow.link)
                                & (CustomerRow.number == ClaimRow.customer_no))
                     .where(ClaimRow.link == ctx.link, column.in_(chunk),
-                           ClaimRow.list_name.in_(NOT_TRANSFERRED),
-                           ClaimRow.transfer_started_at.is_(None))
+                           ClaimRow.state.in_(NOT_TRANSFERRED))
                 ).all())
 
 
 def _reconcile_page(ctx: LinkContext, session: Session, page: Sequence[Any]) -> None:
     now = ctx.now()
     changes: list[dict[str, Any]] = []
-    events: list[Event] = []
+    lines: list[HistoryLine] = []
     drops: list[tuple[ClaimRow, str, dict[str, Any]]] = []
     for claim, inv_row, cust_row in page:
         invoice = as_invoice(inv_row)
@@ -213,13 +198,12 @@ def _reconcile_page(ctx: LinkContext, session: Session, page: Sequence[Any]) -> 
             status = status_for(ClaimList(claim.list_name), found) \
                 if claim.list_name != ClaimList.HELD.value else claim.status
             changes.append({"id": claim.id, "balance": invoice.balance, "obstacles": found,
-                            "status": status, "updated_at": now})
+                            "status": status})
             if found != list(claim.obstacles or []):
-                events.append(Event(claim.id, now, "connector", "obstacles",
-                                    obstacles_text(found)))
-    if changes:
-        session.execute(update(ClaimRow), changes)
-    record(session, ctx.link, events)
-    Mover(ctx.link, ctx.listeners).move_each(session, drops, ClaimList.DROPPED, now)
-    if drops:
-        ctx.report.moved[ClaimList.DROPPED.value] += len(drops)
+                lines.append(HistoryLine(claim.id, now, "connector", "obstacles",
+                                         obstacles_text(found)))
+    ctx.claims.update(session, changes, now)
+    ctx.claims.record(session, lines)
+    dropped = ctx.claims.move_each(session, drops, ClaimState.DROPPED, now)
+    if dropped:
+        ctx.report.moved[ClaimList.DROPPED.value] += len(dropped)

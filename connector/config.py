@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connector.bookkeeping import Accounts
+from connector.domain import Company, DunningSetup
 from connector.errors import ConfigError
 from connector.rules import DEFAULT_GRACE
 
@@ -71,6 +72,25 @@ class AdapterSettings(BaseModel):
         return [("adapter", self.adapter), *redact(self.options).items()]
 
 
+class CollectionSettings(BaseModel):
+    """R1 and R2 for a link whose ERP's API does not have them (PowerOffice Go's has
+    neither), with today's defaults. Where the ERP adapter supplies a value, the ERP's wins:
+    that is where the user keeps it."""
+
+    model_config = ConfigDict(extra="forbid")
+    dunning: DunningSetup = DunningSetup()
+    """The company's dunning setup (purreoppsett): reminder, dunning_letter,
+    collection_notice. A customer's own setup in the ERP still wins for that customer."""
+    auto_transfer: bool = False
+    """R2, "approve automatic transfer": ready claims enter Approved instead of Draft."""
+
+    def applied_to(self, company: Company) -> Company:
+        """The company as the rules see it: what the ERP says, these settings for the rest."""
+        return company.model_copy(update={
+            name: getattr(self, name) for name in type(self).model_fields
+            if getattr(company, name) is None})
+
+
 class LinkSettings(BaseModel):
     """One company pair: an ERP client and its agency creditor."""
 
@@ -78,6 +98,8 @@ class LinkSettings(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     erp: AdapterSettings
     agency: AdapterSettings
+    collection: CollectionSettings = CollectionSettings()
+    """R1, R2: dunning setup and automatic transfer, where the ERP's API does not say."""
     grace: timedelta = DEFAULT_GRACE
     """R5: how long an approved claim waits before transfer."""
     booking: Literal["proposal", "posted", "none"] = "proposal"

@@ -6,16 +6,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pluggy
+import structlog
 from sqlalchemy.orm import Session
 
+from connector import events
 from connector.clock import Clock, local_date
 from connector.config import LinkSettings
 from connector.domain import DEFAULT_TIMEZONE, Company
+from connector.lifecycle import Lifecycle
 from connector.ports import AgencyAdapter, ErpAdapter
 from connector.report import SyncReport
+from connector.rules import REMINDER_FLOW, ReadyPolicy
 from connector.store.db import Store
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -26,21 +33,20 @@ class LinkContext:
     agency: AgencyAdapter
     clock: Clock
     pm: pluggy.PluginManager | None = None
+    ready_policy: ReadyPolicy = REMINDER_FLOW
+    """When an invoice is ready for collection (R1): the ERP adapter's, or the default."""
     company: Company | None = None
     dry_run: bool = False
     keepalive: Callable[[], None] = field(default=lambda: None, repr=False)
     """Called between steps and jobs: renews this process's lease on the link."""
     report: SyncReport = field(init=False)
+    claims: Lifecycle = field(init=False)
+    """The only writer of this link's claims (see ``connector.lifecycle``)."""
     _dry_session: Session | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.report = SyncReport(self.settings.name, self.dry_run, self.clock.now())
-
-
-    @property
-    def listeners(self) -> pluggy.PluginManager | None:
-        """Who hears of moves: nobody in a dry run, which only pretends to move claims."""
-        return None if self.dry_run else self.pm
+        self.claims = Lifecycle(self.settings.name, self.pm)
 
     @property
     def link(self) -> str:
@@ -51,13 +57,17 @@ class LinkContext:
         return self.clock.now().astimezone(UTC)
 
     @property
-    def timezone(self) -> str:
-        """The company's zone, where its users live and R1's calendar days count."""
+    def zone(self) -> str:
+        """The company's time zone, the one its users and R1's calendar days go by."""
         return self.company.timezone if self.company else DEFAULT_TIMEZONE
 
     def today(self) -> date:
         """Today in the company's zone: the day R1's calendar days count in."""
-        return local_date(self.now(), self.timezone)
+        return local_date(self.now(), self.zone)
+
+    def local_time(self, moment: datetime) -> str:
+        """A moment as the company's users read it: their zone, to the minute."""
+        return moment.astimezone(ZoneInfo(self.zone)).strftime("%Y-%m-%d %H:%M %Z")
 
     @contextmanager
     def tx(self) -> Iterator[Session]:
@@ -65,12 +75,26 @@ class LinkContext:
         if not self.dry_run:
             with self.store.session() as session:
                 yield session
+                moved = events.written(session)
+            if moved:  # committed: now, and only now, plugins hear of the moves
+                self.deliver_events()
             return
         if self._dry_session is None:
             self._dry_session = Session(self.store.engine, expire_on_commit=False)
             self._dry_session.begin()
         yield self._dry_session
         self._dry_session.flush()
+
+    def deliver_events(self) -> None:
+        """Tell plugins the link's committed claim events (also those a crash left behind)."""
+        events.deliver(self.store, self.link, self.pm, self._plugin_failed)
+
+    def _plugin_failed(self, plugin: str, event: events.ClaimMoved, exc: Exception) -> None:
+        reason = f"plugin {plugin} failed on {event.name} of claim {event.claim_id}: " \
+                 f"{type(exc).__name__}: {exc}"
+        log.warning("event plugin failed", link=self.link, plugin=plugin, event_id=event.id,
+                    error=f"{type(exc).__name__}: {exc}")
+        self.report.fail("events", str(event.id), reason)
 
     def discard(self) -> None:
         """End a dry run: nothing it did reaches the store."""

@@ -71,8 +71,11 @@ class Company(Model):
 
     name: str
     timezone: str = DEFAULT_TIMEZONE
-    dunning: DunningSetup = DunningSetup()
-    auto_transfer: bool = False
+    dunning: DunningSetup | None = None
+    """None: the ERP's API does not say (PowerOffice Go's does not); the link's
+    ``collection`` settings apply."""
+    auto_transfer: bool | None = None
+    """R2, "approve automatic transfer"; None as for ``dunning``."""
 
 
 class Customer(Model):
@@ -155,6 +158,31 @@ class ClaimList(StrEnum):
     HELD = "held"
     DROPPED = "dropped"
     """No longer a claim before transfer: paid, credited to zero or deleted."""
+
+
+class ClaimState(StrEnum):
+    """Where a claim is in its lifecycle; ``connector.lifecycle`` says which moves exist.
+
+    Finer than the list: a claim being sent, or whose sending failed, is still in Approved.
+    """
+
+    DRAFT = "draft"
+    HELD = "held"
+    APPROVED = "approved"
+    TRANSFERRING = "transferring"
+    """The transfer started: from here the ERP side cannot cancel (R5, R6)."""
+    TRANSFER_FAILED = "transfer_failed"
+    """The last try to send it failed; it is tried again, or waits for ``connector retry``."""
+    OPEN = "open"
+    ARCHIVED = "archived"
+    DROPPED = "dropped"
+
+    @property
+    def list(self) -> ClaimList:
+        """The list the user sees it in."""
+        if self in (ClaimState.TRANSFERRING, ClaimState.TRANSFER_FAILED):
+            return ClaimList.APPROVED
+        return ClaimList(self.value)
 
 
 class Debtor(Model):

@@ -54,6 +54,8 @@ def sync(ctx: LinkContext) -> SyncReport:
     """Run one pass; in a dry run nothing reaches the store, the ERP or the agency."""
     report = ctx.report = SyncReport(ctx.link, ctx.dry_run, ctx.now())
     try:
+        if not ctx.dry_run:
+            ctx.deliver_events()  # those a crash left behind, before any new ones
         _pass(ctx)
         # Every record that cannot be handled right now is a failure of the pass, until fixed.
         with ctx.tx() as session:

@@ -14,6 +14,9 @@ import pluggy
 if TYPE_CHECKING:
     import typer
 
+    from connector.clock import Clock
+    from connector.config import Settings
+    from connector.events import ClaimMoved
     from connector.registry import Register
 
 hookspec = pluggy.HookspecMarker("connector")
@@ -33,8 +36,15 @@ def connector_register_commands(app: typer.Typer) -> None:
 
 
 @hookspec
-def connector_claim_moved(link: str, claim: dict[str, Any], old: str | None, new: str) -> None:
-    """A claim changed list (``old`` is None when it first enters one)."""
+def connector_claim_event(event: ClaimMoved) -> None:
+    """A claim moved (see ``connector.events`` for the types); called after the move's
+    transaction committed, in commit order. An exception is reported and the move stands."""
+
+
+@hookspec(firstresult=True)
+def connector_clock(settings: Settings) -> Clock | None:
+    """The clock every rule reads, for a plugin that simulates time (the mock world);
+    None leaves the system clock. A runtime given a clock explicitly does not ask."""
 
 
 @hookspec(firstresult=True)
@@ -46,7 +56,3 @@ def connector_veto_transfer(link: str, claim: dict[str, Any]) -> str | None:
 def connector_payout_booked(link: str, payout: dict[str, Any]) -> None:
     """A payout was booked in the ERP (as a proposal or posted) or skipped by setting."""
 
-
-@hookspec
-def connector_case_transferred(link: str, claim: dict[str, Any], agency_case_id: str) -> None:
-    """The agency accepted a claim as a case."""

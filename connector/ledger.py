@@ -15,17 +15,17 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from connector import jobs, worker
-from connector.claims import Event, record
 from connector.context import LinkContext
 from connector.domain import (
-    ClaimList,
     ClaimReduction,
+    ClaimState,
     LedgerEntry,
     LedgerKind,
     PayoutLineKind,
     to_money,
 )
 from connector.errors import TransientError
+from connector.lifecycle import HistoryLine
 from connector.payouts import SKIPPED
 from connector.ports import REDUCTION_CAPABILITY
 from connector.pull import pull_by_cursor
@@ -42,10 +42,11 @@ def pull_ledger(ctx: LinkContext) -> None:
                    lambda session, entries: _write(ctx, session, entries), lambda e: e.id)
 
 
-IN_COLLECTION = or_(
-    ClaimRow.list_name == ClaimList.OPEN.value,
-    (ClaimRow.list_name == ClaimList.APPROVED.value) & ClaimRow.transfer_started_at.is_not(None))
+IN_COLLECTION = ClaimRow.state.in_([ClaimState.OPEN.value, ClaimState.TRANSFERRING.value,
+                                     ClaimState.TRANSFER_FAILED.value])
 """At the agency, or on its way there: money on such an invoice concerns the agency."""
+REPORTABLE = (ClaimState.OPEN.value, ClaimState.TRANSFERRING.value,
+              ClaimState.TRANSFER_FAILED.value)
 PAYOUT_LOOKBACK = timedelta(days=180)
 
 
@@ -110,7 +111,7 @@ def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -
         ClaimRow.invoice_id.in_([e.invoice_id for e in new])))}
     own = _own_payouts(session, ctx.link, [e for e in new if e.invoice_id in claims])
     rows: list[dict[str, Any]] = []
-    events: list[Event] = []
+    lines: list[HistoryLine] = []
     queue: list[jobs.JobSpec] = []
     written_off: dict[int, Decimal] = defaultdict(Decimal)
     for entry in new:
@@ -123,17 +124,17 @@ def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -
         elif entry.kind is LedgerKind.WRITE_OFF:
             handled = "write_off"
             written_off[claim.id] += entry.amount
-            events.append(Event(claim.id, now, "erp", "write_off",
+            lines.append(HistoryLine(claim.id, now, "erp", "write_off",
                                 f"Written off {entry.amount} in the ERP (R12); the agency "
                                 "keeps collecting, and money it collects later reverses "
                                 "the write-off in the payout's voucher"))
         elif REDUCTION_CAPABILITY[entry.kind] not in ctx.agency.capabilities:
             handled = "unsupported"
-            events.append(Event(claim.id, now, "connector", "not_reported",
+            lines.append(HistoryLine(claim.id, now, "connector", "not_reported",
                                 f"{_what(entry)} of {entry.amount} cannot be reported: the "
                                 f"agency's API does not take it; tell the agency at "
                                 f"{ctx.agency.portal}"))
-            ctx.report.fail("ledger", entry.id, events[-1].text)
+            ctx.report.fail("ledger", entry.id, lines[-1].text)
         else:
             handled = "reported"
             reference = f"{entry.kind.value}:{entry.id}"
@@ -148,12 +149,10 @@ def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -
                      "external_reference": entry.external_reference, "handled": handled,
                      "changed_at": entry.changed_at})
     upsert(session, LedgerEntryRow, rows, keys=("link", "erp_id"))
-    if written_off:
-        by_id = {c.id: c for c in claims.values()}
-        session.execute(update(ClaimRow), [
-            {"id": cid, "written_off": by_id[cid].written_off + amount, "updated_at": now}
-            for cid, amount in written_off.items()])
-    record(session, ctx.link, events)
+    by_id = {c.id: c for c in claims.values()}
+    ctx.claims.update(session, [{"id": cid, "written_off": by_id[cid].written_off + amount}
+                                for cid, amount in written_off.items()], now)
+    ctx.claims.record(session, lines)
     jobs.enqueue(session, ctx.link, queue, now)
 
 
@@ -176,10 +175,8 @@ def _report(ctx: LinkContext, job: JobRow) -> None:
     reduction = ClaimReduction.model_validate(job.payload["reduction"])
     with ctx.tx() as session:
         claim = session.get(ClaimRow, job.payload["claim_id"])
-        stopped = claim is not None and claim.list_name == ClaimList.APPROVED.value \
-            and claim.transfer_started_at is None  # rejected: its next request has the balance
-        if claim is None or stopped or claim.list_name not in (ClaimList.OPEN.value,
-                                                               ClaimList.APPROVED.value):
+        # Not in collection (rejected: its next request has the balance; or gone): done.
+        if claim is None or claim.state not in REPORTABLE:
             jobs.finish(session, job.id, jobs.JobState.CANCELLED, ctx.now())
             return
         if reduction.kind is LedgerKind.PAYMENT and _own_payouts(session, ctx.link, [
@@ -203,7 +200,7 @@ def _report(ctx: LinkContext, job: JobRow) -> None:
     worker.ensure(ctx, job, lambda: ctx.agency.reduction_reported(
         reduction.reference, case_id=reduction.case_id) or None, report)
     with ctx.tx() as session:
-        record(session, ctx.link, [Event(job.payload["claim_id"], ctx.now(), "connector",
-                                          "reported", f"{reduction.description}: "
-                                          f"{reduction.amount} reported to the agency")])
+        ctx.claims.record(session, [HistoryLine(
+            job.payload["claim_id"], ctx.now(), "connector", "reported",
+            f"{reduction.description}: {reduction.amount} reported to the agency")])
         jobs.finish(session, job.id, jobs.JobState.DONE, ctx.now())

@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 
 from connector import jobs, worker
 from connector.bookkeeping import ClaimRef, payout_booking, voucher_reference
-from connector.claims import Event, record
 from connector.context import LinkContext
 from connector.domain import Payout, VoucherKind
 from connector.errors import ConfigError
+from connector.lifecycle import HistoryLine
 from connector.ports import VOUCHER_CAPABILITY
 from connector.store.db import upsert
 from connector.store.schema import ClaimRow, JobRow, PayoutRow
@@ -103,17 +103,16 @@ def _book_voucher(ctx: LinkContext, job: JobRow, row: PayoutRow, payout: Payout)
             return
         claims = {c.id: c for c in session.scalars(select(ClaimRow).where(
             ClaimRow.id.in_(list(booking.principal))))}
-        if booking.reversed:
-            session.execute(update(ClaimRow), [
-                {"id": cid, "write_off_reversed": claims[cid].write_off_reversed + amount,
-                 "updated_at": now} for cid, amount in booking.reversed.items()])
-        events = [Event(cid, now, "connector", "payout",
+        ctx.claims.update(session, [
+            {"id": cid, "write_off_reversed": claims[cid].write_off_reversed + amount}
+            for cid, amount in booking.reversed.items()], now)
+        ctx.claims.record(session, [
+            HistoryLine(cid, now, "connector", "payout",
                         f"Payout {payout.id}: principal {amount} booked as "
                         f"{receipt.kind.value} voucher {receipt.id}"
                         + (f"; write-off reversal of {booking.reversed[cid]} proposed, flagged "
                            "for the accountant (R12)" if cid in booking.reversed else ""))
-                  for cid, amount in booking.principal.items()]
-        record(session, ctx.link, events)
+            for cid, amount in booking.principal.items()])
     ctx.report.moved["payouts booked"] += 1
     _notify(ctx, payout, receipt.kind.value, receipt.id)
 

@@ -111,12 +111,17 @@ def parse_page(
 
 @runtime_checkable
 class ErpAdapter(Protocol):
-    """An accounting system, read by change-time cursor and written with idempotency keys."""
+    """An accounting system, read by change-time cursor and written with idempotency keys.
+
+    An adapter whose reminder flow makes invoices ready otherwise than R1a–c may declare a
+    ``ready_policy`` (a ``connector.rules.ReadyPolicy``); without one R1a–c apply.
+    """
 
     capabilities: frozenset[Capability]
 
     def company(self) -> Company:
-        """The company settings: time zone, dunning setup, auto-transfer (R1, R2)."""
+        """The company settings: time zone, and the dunning setup and auto-transfer (R1, R2)
+        where the ERP's API has them (else the defaults; the link's settings override)."""
         ...
 
     def customers(self, changed_since: datetime | None) -> Iterator[Page[Customer]]:

@@ -127,7 +127,9 @@ def pull_by_cursor(
 
 
 def pull_company(ctx: LinkContext) -> Company:
-    company = ctx.erp.company()
+    """The ERP's company with the link's collection settings over it, as the rules see it;
+    stored so that a change of either makes the next pass look at every invoice again."""
+    company = ctx.settings.collection.applied_to(ctx.erp.company())
     with ctx.tx() as session:
         upsert(session, CompanyRow,
                [{"link": ctx.link, "data": company.model_dump(mode="json"),

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from connector import transfer
 from connector.agency_pull import claim_view_with_agency
 from connector.claims import history, view
 from connector.domain import ClaimList
@@ -22,12 +23,14 @@ from connector.store.schema import ClaimRow, JobRow, PayoutRow
 
 
 def claims(store: Store, link: str, lists: Sequence[ClaimList]) -> list[dict[str, Any]]:
-    """The link's claims in the lists asked for, oldest first."""
+    """The link's claims in the lists asked for, oldest first; one whose transfer failed
+    carries its job and the command that retries it (``transfer``)."""
     with store.session() as session:
-        rows = session.scalars(select(ClaimRow).where(
+        rows = list(session.scalars(select(ClaimRow).where(
             ClaimRow.link == link, ClaimRow.list_name.in_([x.value for x in lists]))
-            .order_by(ClaimRow.id))
-        return [view(r) for r in rows]
+            .order_by(ClaimRow.id)))
+        failed = transfer.failures(session, link, rows)
+        return [{**view(r), "transfer": failed.get(r.id)} for r in rows]
 
 
 def claim_ids(store: Store, link: str, which: ClaimList) -> list[int]:
@@ -44,6 +47,7 @@ def claim(store: Store, link: str, claim_id: int) -> dict[str, Any] | None:
         if row is None or row.link != link:
             return None
         data = claim_view_with_agency(row)
+        data["transfer"] = transfer.failures(session, link, [row]).get(row.id)
         data["history"] = [
             {"at": e.at.isoformat(), "source": e.source, "kind": e.kind, "text": e.text}
             for e in history(session, claim_id)]

@@ -6,10 +6,10 @@ so a test can pin each rule on its edge days.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from connector.domain import (
     ClaimList,
@@ -42,7 +42,9 @@ def dunning_for(company: Company, customer: Customer) -> DunningSetup:
     """
     if not customer.send_reminders:
         return DunningSetup()
-    return customer.dunning if customer.dunning is not None else company.dunning
+    if customer.dunning is not None:
+        return customer.dunning
+    return company.dunning if company.dunning is not None else DunningSetup()
 
 
 def ready_date(
@@ -80,6 +82,35 @@ def ready_rule(setup: DunningSetup, collect_requested: bool = False) -> str:
     return "R1a: no reminder step, day 1 after the due date"
 
 
+class ReadyPolicy(Protocol):
+    """R1 as one replaceable piece: when an invoice leaves the ERP's reminder flow and is
+    ready for collection. An ERP whose reminder flow differs declares its own as the ERP
+    adapter's ``ready_policy``."""
+
+    def ready_date(self, invoice: Invoice, setup: DunningSetup,
+                   letters: Iterable[ReminderLetter]) -> date | None:
+        """The day the invoice becomes ready, or None while it is not."""
+        ...
+
+    def rule(self, setup: DunningSetup, collect_requested: bool = False) -> str:
+        """Which rule set the ready date, in words for the claim's history."""
+        ...
+
+
+class ReminderFlow:
+    """R1a–c as PowerOffice Go's reminder flow has them: the default policy."""
+
+    def ready_date(self, invoice: Invoice, setup: DunningSetup,
+                   letters: Iterable[ReminderLetter]) -> date | None:
+        return ready_date(invoice, setup, letters)
+
+    def rule(self, setup: DunningSetup, collect_requested: bool = False) -> str:
+        return ready_rule(setup, collect_requested)
+
+
+REMINDER_FLOW = ReminderFlow()
+
+
 def is_open_claim(invoice: Invoice) -> bool:
     """An invoice that can be collected at all: a live invoice with money still owed."""
     return invoice.kind is InvoiceKind.INVOICE and not invoice.deleted and invoice.balance > 0
@@ -107,11 +138,13 @@ def entry_list(
     company: Company,
     letters: Iterable[ReminderLetter],
     today: date,
+    policy: ReadyPolicy = REMINDER_FLOW,
 ) -> ClaimList | None:
     """The list a not-yet-known invoice enters today, or None if it enters none yet.
 
     R11 keeps an excluded customer's invoices out of every list; R10 lets a user send an
     invoice from the reminder flow at once; R2 sends ready invoices straight to Approved.
+    ``policy`` says when an invoice is ready (R1).
     """
     if not customer.transfer_to_agency or not is_open_claim(invoice):
         return None
@@ -121,7 +154,7 @@ def entry_list(
         if today <= invoice.due_date:  # only an overdue invoice can go to collection
             return None
     else:
-        ready = ready_date(invoice, dunning_for(company, customer), letters)
+        ready = policy.ready_date(invoice, dunning_for(company, customer), letters)
         if ready is None or today < ready:
             return None
     return ClaimList.APPROVED if company.auto_transfer else ClaimList.DRAFT
@@ -148,27 +181,53 @@ class Obstacle:
         return {"code": self.code, "field": self.field, "message": self.message}
 
 
+DEBTOR_FIELDS = {
+    "name": "name",
+    "email": "e-mail address",
+    "phone": "phone number",
+    "organization_number": "organisation number",
+    "address.line1": "address line",
+    "address.line2": "second address line",
+    "address.postal_code": "postal code",
+    "address.city": "city",
+    "address.country": "country",
+}
+"""The debtor fields an agency can require or limit, with how the user reads them."""
+
+
 @dataclass(frozen=True)
 class AgencyRequirements:
-    """What the agency demands of a case before it takes it (SPEC §6)."""
+    """What an agency demands of a case before it takes it, as its adapter declares it.
 
+    ``obstacles`` applies exactly this (R7): nothing about one agency is written in the core.
+    """
+
+    required: frozenset[str] = frozenset(
+        {"name", "address.line1", "address.postal_code", "address.city", "address.country"})
+    """Debtor fields (keys of ``DEBTOR_FIELDS``) that must not be empty."""
     currencies: frozenset[str] = frozenset({"NOK"})
+    max_lengths: Mapping[str, int] = field(default_factory=dict)
+    """Debtor fields the agency takes only up to so many characters."""
     business_needs_org_number: bool = True
 
+    def __post_init__(self) -> None:
+        unknown = (set(self.required) | set(self.max_lengths)) - set(DEBTOR_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown debtor fields {sorted(unknown)}; "
+                             f"known: {', '.join(DEBTOR_FIELDS)}")
 
-_ADDRESS_FIELDS = (
-    ("line1", "address line"),
-    ("postal_code", "postal code"),
-    ("city", "city"),
-    ("country", "country"),
-)
+
+def _debtor_value(customer: Customer, name: str) -> str:
+    holder: Any = customer
+    for part in name.split("."):
+        holder = getattr(holder, part)
+    return str(holder or "").strip()
 
 
 def obstacles(
     invoice: Invoice, customer: Customer | None, requirements: AgencyRequirements
 ) -> list[Obstacle]:
     """Everything that would make the agency refuse this claim, each named exactly (R7)."""
-    found: list[Obstacle] = []
     if customer is None:
         return [
             Obstacle(
@@ -178,22 +237,22 @@ def obstacles(
                 "customer_no",
             )
         ]
+    found: list[Obstacle] = []
     who = f"customer {customer.number} ({customer.name})"
-    if not customer.name.strip():
-        found.append(Obstacle("missing_field", f"customer {customer.number}: name is missing",
-                              "name"))
-    for field, label in _ADDRESS_FIELDS:
-        value = getattr(customer.address, field)
-        if value is None or not str(value).strip():
-            found.append(
-                Obstacle(
-                    "missing_field",
-                    f"{who}: {label} is missing on the customer card",
-                    f"address.{field}",
-                )
-            )
+    for name, label in DEBTOR_FIELDS.items():
+        value = _debtor_value(customer, name)
+        limit = requirements.max_lengths.get(name)
+        if name in requirements.required and not value:
+            message = (f"customer {customer.number}: name is missing" if name == "name"
+                       else f"{who}: {label} is missing on the customer card")
+            found.append(Obstacle("missing_field", message, name))
+        elif limit is not None and len(value) > limit:
+            found.append(Obstacle(
+                "too_long", f"{who}: {label} has {len(value)} characters; the agency takes "
+                f"at most {limit}", name))
     if (
         requirements.business_needs_org_number
+        and "organization_number" not in requirements.required
         and not customer.is_person
         and not (customer.organization_number or "").strip()
     ):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from connector.clock import Clock, SystemClock
 from connector.config import LinkSettings, Settings
@@ -13,17 +12,24 @@ from connector.errors import ConfigError
 from connector.ports import AdapterContext, AgencyAdapter, ErpAdapter
 from connector.pull import stored_company
 from connector.registry import Registry, load_registry
+from connector.rules import REMINDER_FLOW
 from connector.store.db import Store
 
 
 class Runtime:
-    """The process-wide pieces: settings, the plugin registry and the store."""
+    """The process-wide pieces: settings, the plugin registry, the store and the clock.
+
+    The clock is the one given; without one, a plugin that simulates time may supply it
+    (``connector_clock``, the mock world does), else it is the system's.
+    """
 
     def __init__(self, settings: Settings, registry: Registry | None = None,
-                 store: Store | None = None) -> None:
+                 store: Store | None = None, clock: Clock | None = None) -> None:
         self.settings = settings
         self.registry = registry or load_registry()
         self.store = store or Store(settings.database_url)
+        self.clock: Clock = (clock or self.registry.pm.hook.connector_clock(settings=settings)
+                             or SystemClock())
 
     def adapters(self, link: LinkSettings) -> tuple[ErpAdapter, AgencyAdapter]:
         context = AdapterContext(link=link.name, state_dir=self.settings.state_dir)
@@ -34,17 +40,16 @@ class Runtime:
         return erp, agency
 
     @contextmanager
-    def link(self, name: str | None = None, *, dry_run: bool = False,
-             clock: Clock | None = None) -> Iterator[LinkContext]:
+    def link(self, name: str | None = None, *, dry_run: bool = False) -> Iterator[LinkContext]:
         """A link's context; adapters are closed (the mock world saved) on the way out."""
         settings = self.settings.link(name)
         erp, agency = self.adapters(settings)
-        chosen: Any = clock or getattr(erp, "clock", None) or SystemClock()
         with self.store.session() as session:
             company = stored_company(session, settings.name)
         try:
             yield LinkContext(settings=settings, store=self.store, erp=erp, agency=agency,
-                              clock=chosen, pm=self.registry.pm, company=company,
+                              clock=self.clock, pm=self.registry.pm, company=company,
+                              ready_policy=getattr(erp, "ready_policy", REMINDER_FLOW),
                               dry_run=dry_run)
         finally:
             agency.close()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from connector import jobs, worker
 from connector.agency_pull import show_in_erp, status_job
-from connector.claims import Event, Mover, record, view
+from connector.claims import view
 from connector.classify import as_invoice, chunks, obstacles_text, status_for
 from connector.clock import local_date
 from connector.context import LinkContext
@@ -28,16 +28,20 @@ from connector.domain import (
     CaseRequest,
     CaseStatus,
     ClaimList,
+    ClaimState,
     Customer,
     Debtor,
     Invoice,
 )
 from connector.errors import CaseRejected
+from connector.lifecycle import HistoryLine
 from connector.pull import write_customers
 from connector.rules import Obstacle, obstacles
 from connector.store.schema import ClaimRow, InvoiceRow, JobRow
 
 KIND = "transfer"
+STARTABLE = (ClaimState.APPROVED.value, ClaimState.TRANSFER_FAILED.value)
+"""States a transfer job starts from; it finds a claim already TRANSFERRING after a crash."""
 SCHEDULE_PAGE = 200
 """Due claims checked per page: one fresh customer read and one job insert per page."""
 
@@ -76,8 +80,7 @@ def schedule(ctx: LinkContext) -> None:
                 .join(InvoiceRow, (InvoiceRow.link == ClaimRow.link)
                       & (InvoiceRow.erp_id == ClaimRow.invoice_id))
                 .where(ClaimRow.link == ctx.link,
-                       ClaimRow.list_name == ClaimList.APPROVED.value,
-                       ClaimRow.transfer_started_at.is_(None),
+                       ClaimRow.state == ClaimState.APPROVED.value,
                        ClaimRow.approved_at <= cutoff,
                        ClaimRow.id > after)
                 .order_by(ClaimRow.id).limit(SCHEDULE_PAGE)
@@ -101,10 +104,9 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
     }
     queue: list[jobs.JobSpec] = []
     blocked: list[dict[str, Any]] = []
-    events: list[Event] = []
+    lines: list[HistoryLine] = []
     excluded: list[ClaimRow] = []
     today = ctx.today()
-    zone = ctx.timezone
     for claim, inv_row in page:
         invoice = as_invoice(inv_row)
         customer = customers.get(claim.customer_no)
@@ -119,7 +121,7 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
             # agency's answer (a claim it found not overdue enough yesterday).
             if (previous is not None
                     and previous.payload.get("fingerprint") == fingerprint(payload)
-                    and local_date(previous.updated_at, zone) == today):
+                    and local_date(previous.updated_at, ctx.zone) == today):
                 found = [Obstacle("agency_rejected", previous.last_error or "rejected")]
             elif ctx.pm is not None and (veto := ctx.pm.hook.connector_veto_transfer(
                     link=ctx.link, claim=view(claim))):
@@ -131,23 +133,21 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
         as_dicts = [o.as_dict() for o in found]
         status = status_for(ClaimList.APPROVED, as_dicts) if found else claim.status
         if as_dicts != list(claim.obstacles or []) or status != claim.status:
-            blocked.append({"id": claim.id, "obstacles": as_dicts, "status": status,
-                            "updated_at": now})
+            blocked.append({"id": claim.id, "obstacles": as_dicts, "status": status})
         if as_dicts != list(claim.obstacles or []):
-            events.append(Event(claim.id, now, "connector", "obstacles",
-                                obstacles_text(as_dicts)))
+            lines.append(HistoryLine(claim.id, now, "connector", "obstacles",
+                                     obstacles_text(as_dicts)))
         if found:
             ctx.report.blocked.append({**view(claim), "obstacles": as_dicts,
                                        "status": status})
-    if blocked:
-        session.execute(update(ClaimRow), blocked)
-    record(session, ctx.link, events)
-    Mover(ctx.link, ctx.listeners).move(
-        session, excluded, ClaimList.DROPPED, now,
+    ctx.claims.update(session, blocked, now)
+    ctx.claims.record(session, lines)
+    dropped = ctx.claims.move(
+        session, excluded, ClaimState.DROPPED, now,
         "Customer excluded from collection (R11); no longer a claim",
         status="Customer excluded from collection (R11)")
-    if excluded:
-        ctx.report.moved[ClaimList.DROPPED.value] += len(excluded)
+    if dropped:
+        ctx.report.moved[ClaimList.DROPPED.value] += len(dropped)
     jobs.enqueue(session, ctx.link, queue, now)
 
 
@@ -162,15 +162,15 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
     claim_id = job.payload["claim_id"]
     request = CaseRequest.model_validate(job.payload["request"])
     with ctx.tx() as session:
-        # The intent is recorded before the call: from here the ERP side cannot cancel (R6).
-        session.execute(
-            update(ClaimRow)
-            .where(ClaimRow.id == claim_id, ClaimRow.list_name == ClaimList.APPROVED.value,
-                   ClaimRow.transfer_started_at.is_(None))
-            .values(transfer_started_at=now, updated_at=now))
         claim = session.get(ClaimRow, claim_id)
-        if claim is None or claim.list_name != ClaimList.APPROVED.value:
-            done = claim is not None and claim.list_name == ClaimList.OPEN.value
+        if claim is not None and claim.state in STARTABLE:
+            # The intent is recorded before the call: from here the ERP side cannot cancel
+            # (R6). A claim cancelled this instant is not moved, and the job ends below.
+            ctx.claims.move(session, [claim], ClaimState.TRANSFERRING, now,
+                            f"Transfer to the agency started (try {job.attempts})",
+                            status="Being sent to the agency")
+        if claim is None or claim.state != ClaimState.TRANSFERRING.value:
+            done = claim is not None and claim.state == ClaimState.OPEN.value
             jobs.finish(session, job.id, jobs.JobState.DONE if done else jobs.JobState.CANCELLED,
                         now)
             return
@@ -198,16 +198,15 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
     now = ctx.now()
     with ctx.tx() as session:
         if case is None:
-            Mover(ctx.link, ctx.listeners).move(
-                session, [claim], ClaimList.DROPPED, now,
+            ctx.claims.move(
+                session, [claim], ClaimState.DROPPED, now,
                 f"Invoice {claim.invoice_no} was paid, credited or deleted before it reached "
-                "the agency; not sent", status="No longer a claim",
-                values={"transfer_started_at": None})
+                "the agency; not sent", status="No longer a claim")
             jobs.finish(session, job.id, jobs.JobState.CANCELLED, now)
             ctx.report.moved[ClaimList.DROPPED.value] += 1
             return
-        Mover(ctx.link, ctx.listeners).move(
-            session, [claim], ClaimList.OPEN, now,
+        ctx.claims.move(
+            session, [claim], ClaimState.OPEN, now,
             f"Transferred to the agency as case {case.id}", status=case.status,
             values={"agency_case_id": case.id, "transferred_at": now, "obstacles": [],
                     "balance_at_agency": request.balance})
@@ -217,33 +216,43 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
         jobs.finish(session, job.id, jobs.JobState.DONE, now)
     ctx.report.moved[ClaimList.OPEN.value] += 1
     ctx.report.transferred.append(view(claim))
-    if ctx.pm is not None:
-        ctx.pm.hook.connector_case_transferred(link=ctx.link, claim=view(claim),
-                                               agency_case_id=case.id)
 
 
 def _rejected(ctx: LinkContext, job: JobRow, claim: ClaimRow, exc: CaseRejected) -> None:
-    """The agency refused: the claim stays Approved with the agency's reason (R7)."""
+    """The agency refused: the claim goes back to Approved with the agency's reason (R7)."""
     now = ctx.now()
     found = [Obstacle("agency_rejected", f"the agency rejected the case: {exc.reason}",
                       exc.field).as_dict()]
     with ctx.tx() as session:
-        session.execute(update(ClaimRow).where(ClaimRow.id == claim.id).values(
-            transfer_started_at=None, obstacles=found,
-            status=status_for(ClaimList.APPROVED, found), updated_at=now))
-        record(session, ctx.link, [Event(claim.id, now, "agency", "rejected",
-                                         found[0]["message"])])
+        ctx.claims.move(session, [claim], ClaimState.APPROVED, now, found[0]["message"],
+                        source="agency", status=status_for(ClaimList.APPROVED, found),
+                        values={"obstacles": found})
         jobs.finish(session, job.id, jobs.JobState.REJECTED, now, found[0]["message"])
     ctx.report.blocked.append({**view(claim), "obstacles": found})
 
 
 def _failed(ctx: LinkContext, job: JobRow, reason: str, state: jobs.JobState) -> None:
-    """Unknown whether the agency got it: the claim stays uncancellable and is retried."""
-    then = "will retry" if state is jobs.JobState.QUEUED else "gave up, see `connector jobs`"
+    """Unknown whether the agency got it: the claim stays uncancellable (R6) and shows that
+    its transfer failed, with what happens next or the command that retries it."""
+    now = ctx.now()
+    if state is jobs.JobState.QUEUED:
+        with ctx.tx() as session:
+            run_after = session.scalar(select(JobRow.run_after).where(JobRow.id == job.id))
+        when = ctx.local_time(run_after or now)
+        then = f"the next `connector sync` after {when} tries again"
+    else:
+        then = f"gave up; `connector retry {job.id}` tries again"
     text = f"Transfer attempt {job.attempts} failed ({reason}); {then}"
     with ctx.tx() as session:
-        record(session, ctx.link, [Event(job.payload["claim_id"], ctx.now(), "connector",
-                                         "transfer_failed", text)])
+        claim = session.get(ClaimRow, job.payload["claim_id"])
+        if claim is None:
+            return
+        if claim.state == ClaimState.TRANSFERRING.value:
+            ctx.claims.move(session, [claim], ClaimState.TRANSFER_FAILED, now, text,
+                            status=f"Transfer failed: {then}")
+        else:  # failed before the transfer started: the claim is as it was
+            ctx.claims.record(session, [HistoryLine(claim.id, now, "connector",
+                                                    "transfer_failed", text)])
 
 
 def pending_transfers(session: Session, link: str, now: datetime) -> list[ClaimRow]:
@@ -256,3 +265,20 @@ def pending_transfers(session: Session, link: str, now: datetime) -> list[ClaimR
     for chunk in chunks(ids):
         rows.extend(session.scalars(select(ClaimRow).where(ClaimRow.id.in_(chunk))))
     return rows
+
+
+def failures(session: Session, link: str, claims: Sequence[ClaimRow]) -> dict[int, dict[str, Any]]:
+    """For each claim whose transfer failed: its job as it stands now, and the command that
+    tries it again (``connector retry`` once it gave up, else the next ``connector sync``)."""
+    failed = {job_key(c.invoice_id): c.id for c in claims
+              if c.state == ClaimState.TRANSFER_FAILED.value}
+    found: dict[int, dict[str, Any]] = {}
+    for chunk in chunks(sorted(failed)):
+        for job in session.scalars(select(JobRow).where(JobRow.link == link,
+                                                        JobRow.key.in_(chunk))):
+            dead = job.state == jobs.JobState.DEAD.value
+            found[failed[job.key]] = {
+                "job_id": job.id, "job_state": job.state, "attempts": job.attempts,
+                "error": job.last_error, "next_try": None if dead else job.run_after.isoformat(),
+                "retry": f"connector retry {job.id}" if dead else "connector sync"}
+    return found

@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, event
 
 from connector.store.db import Store, reachable, scratch_store
+from tests.claim_writes import GUARD
 
 PG_URL = os.environ.get("CONNECTOR_TEST_PG_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -46,3 +48,15 @@ def store(request: pytest.FixtureRequest) -> Store:
     """The same test on both databases the connector supports."""
     name = "sqlite_store" if request.param == "sqlite" else "pg_store"
     return request.getfixturevalue(name)
+
+
+event.listen(Engine, "before_cursor_execute", GUARD)
+
+
+@pytest.fixture(autouse=True)
+def only_the_lifecycle_writes_claims() -> Iterator[None]:
+    """Every test also checks that no module but ``connector.lifecycle`` wrote a claim."""
+    GUARD.found.clear()
+    yield
+    assert not GUARD.found, "claims written outside connector.lifecycle:\n" + "\n".join(
+        GUARD.found)

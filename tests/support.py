@@ -79,6 +79,10 @@ class Harness:
         assert len(found) == 1, f"expected one claim for invoice {invoice_no}, got {found}"
         return found[0]
 
+    def claim_by_id(self, claim_id: int) -> dict[str, Any]:
+        [found] = [c for c in self.claims() if c["id"] == claim_id]
+        return found
+
     def history(self, claim_id: int) -> list[str]:
         with self.store.session() as s:
             return [e.text for e in history(s, claim_id)]

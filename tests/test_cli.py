@@ -811,3 +811,37 @@ def test_payouts_lists_lines_and_vouchers(cfg: Path) -> None:
         kinds = {line["kind"] for line in row["lines"]}
         assert "principal" in kinds
     assert "proposal" in flat(run(cfg, "payouts").stdout)
+
+
+def test_a_dead_transfer_shows_in_cases_and_case_with_the_command_that_retries_it(
+        clean: Path) -> None:
+    clean.write_text(clean.read_text(encoding="utf-8").replace(
+        'call_backoff = "0s"\n', 'call_backoff = "0s"\njob_attempts = 1\n'), encoding="utf-8")
+    claim_id = str(claims(clean)["501"]["id"])
+    run(clean, "approve", claim_id)
+    run(clean, "mock", "advance", "2h")
+    path = world_file(clean)
+    world = open_world(path)
+    world.inject("agency.register", 3)
+    world.save(path)
+    run(clean, "sync", code=1)
+
+    [job] = run_json(clean, "jobs")
+    listed = claims(clean, "--list", "approved")["501"]
+    assert listed["state"] == "transfer_failed" and listed["list"] == "approved"
+    assert listed["transfer"]["job_state"] == "dead"
+    assert listed["transfer"]["retry"] == f"connector retry {job['id']}"
+    assert f"`connector retry {job['id']}`" in listed["status"]
+    assert "waiting for the grace window" not in listed["status"]
+    table = flat(run(clean, "cases", "--list", "approved").stdout)
+    assert "Transfer failed" in table and f"connector retry {job['id']}" in table
+    shown = run_json(clean, "case", claim_id)
+    assert shown["transfer"]["error"] and "TransientError" in shown["transfer"]["error"]
+    text = flat(run(clean, "case", claim_id).stdout)
+    assert "Transfer failed after 1 attempt(s)" in text and f"connector retry {job['id']}" in text
+
+    run(clean, "retry", str(job["id"]))
+    run(clean, "sync")
+    after = claims(clean)["501"]
+    assert after["state"] == "open" and after["transfer"] is None
+    assert run_json(clean, "mock", "show")["duplicates"] == 0

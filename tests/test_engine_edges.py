@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from connector import actions, hookimpl, jobs
 from connector.domain import Voucher, VoucherKind, VoucherLine
+from connector.events import ClaimMoved
 from connector.store.db import Store
 from connector.store.schema import JobRow, LedgerEntryRow
 from tests.support import Harness, new_world
@@ -170,9 +171,8 @@ def test_a_dry_run_tells_plugins_nothing(store: Store) -> None:
 
     class Listener:
         @hookimpl
-        def connector_claim_moved(self, link: str, claim: dict[str, Any], old: str | None,
-                                  new: str) -> None:
-            heard.append(new)
+        def connector_claim_event(self, event: ClaimMoved) -> None:
+            heard.append(event.new)
 
     h = Harness(store, new_world())
     h.pm.register(Listener())

@@ -12,6 +12,7 @@ import pytest
 from connector import actions, hookimpl
 from connector.bookkeeping import voucher_reference
 from connector.errors import ConfigError, NotYetUsable
+from connector.events import CaseClosed, CaseTransferred, ClaimEntered, ClaimMoved
 from connector.ports import AdapterContext, Capability
 from connector.registry import (
     TRACE_ENV,
@@ -126,20 +127,22 @@ def test_trace_env_prints_every_hook_call(monkeypatch: pytest.MonkeyPatch,
 
 class Recorder:
     """Records every event hook and holds back the invoices in ``veto``. Implementations may
-    leave out arguments they do not use (``connector_case_transferred`` takes no link)."""
+    leave out arguments they do not use (``connector_veto_transfer`` here takes them all)."""
 
     def __init__(self, veto: set[str]) -> None:
         self.veto = veto
-        self.moved: list[tuple[str, str | None, str, str]] = []
+        self.events: list[ClaimMoved] = []
         self.vetoed: list[tuple[str, str, str]] = []
-        self.transferred: list[tuple[str, str, str]] = []
         self.payouts: list[tuple[str, dict[str, Any]]] = []
 
+    @property
+    def moved(self) -> list[tuple[str, str | None, str, str]]:
+        return [(e.claim["invoice_no"], e.old, e.new, e.link) for e in self.events]
+
     @hookimpl
-    def connector_claim_moved(self, link: str, claim: dict[str, Any], old: str | None,
-                              new: str) -> None:
-        assert claim["list"] == new
-        self.moved.append((claim["invoice_no"], old, new, link))
+    def connector_claim_event(self, event: ClaimMoved) -> None:
+        assert event.claim["state"] == event.new and event.claim["list"] == event.new_list
+        self.events.append(event)
 
     @hookimpl
     def connector_veto_transfer(self, link: str, claim: dict[str, Any]) -> str | None:
@@ -147,10 +150,6 @@ class Recorder:
             return None
         self.vetoed.append((claim["invoice_no"], claim["list"], link))
         return "credit check pending with sales"
-
-    @hookimpl
-    def connector_case_transferred(self, claim: dict[str, Any], agency_case_id: str) -> None:
-        self.transferred.append((claim["invoice_no"], claim["list"], agency_case_id))
 
     @hookimpl
     def connector_payout_booked(self, link: str, payout: dict[str, Any]) -> None:
@@ -178,8 +177,12 @@ def test_claim_moved_tells_each_list_change(
     assert recorder.moved == [
         (sent, None, "draft", "test"), (held, None, "draft", "test"),
         (sent, "draft", "approved", "test"), (held, "draft", "approved", "test"),
-        (sent, "approved", "open", "test"),
+        (sent, "approved", "transferring", "test"), (sent, "transferring", "open", "test"),
     ]
+    assert [type(e) for e in recorder.events] == [
+        ClaimEntered, ClaimEntered, ClaimMoved, ClaimMoved, ClaimMoved, CaseTransferred]
+    ids = [e.id for e in recorder.events]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
 
 
 def test_veto_keeps_a_claim_in_approved_with_the_reason_as_obstacle(
@@ -197,7 +200,9 @@ def test_case_transferred_names_the_agency_case(
     h, recorder, sent, _ = transferred
     case = h.world.find_case(h.world.invoice(sent).id)
     assert case is not None
-    assert recorder.transferred == [(sent, "open", case.id)]
+    transferred = [e for e in recorder.events if isinstance(e, CaseTransferred)]
+    assert [(e.claim["invoice_no"], e.new_list, e.claim["agency_case_id"])
+            for e in transferred] == [(sent, "open", case.id)]
 
 
 def test_payout_booked_after_the_agency_pays_out(
@@ -217,3 +222,4 @@ def test_payout_booked_after_the_agency_pays_out(
     assert voucher is not None and payout["voucher_id"] == voucher.id
     assert {line["reference"] for line in payout["lines"]} == {h.world.invoice(sent).id}
     assert (sent, "open", "archived", "test") in recorder.moved
+    assert any(isinstance(e, CaseClosed) for e in recorder.events)

@@ -26,7 +26,8 @@ def test_money_and_time_round_trip_exactly(store: Store) -> None:
     with store.session() as s:
         s.add(ClaimRow(link="a", invoice_id="i", invoice_no="1", customer_no="c",
                        amount=Decimal("123456789.99"), balance=Decimal("0.01"), currency="NOK",
-                       due_date=date(2026, 1, 1), list_name="draft", status="", obstacles=[],
+                       due_date=date(2026, 1, 1), list_name="draft", state="draft",
+                       status="", obstacles=[],
                        entered_at=when, updated_at=when))
     with store.session() as s:
         row = s.scalars(select(ClaimRow)).one()
@@ -71,6 +72,7 @@ def test_a_store_made_by_the_first_schema_upgrades_with_its_claims(tmp_path: Pat
         claim = s.scalars(select(ClaimRow)).one()
     assert claim.amount == Decimal("100.00") and claim.paused is False
     assert claim.written_off == Decimal("0.00") and claim.outcome is None
+    assert claim.state == "open"  # the state column is filled from the list
     store.dispose()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from connector import queries
@@ -60,6 +61,11 @@ def case(claim_id: int, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
               f"{data['customer_no']}, {data['balance']} of {data['amount']} {data['currency']}, "
               f"due {data['due_date']}")
     out.print(f"List: {data['list'].title()}   Status: {data['status']}")
+    if data["transfer"]:
+        failed = data["transfer"]
+        out.print(f"[red]Transfer failed[/] after {failed['attempts']} attempt(s): "
+                  f"{escape(str(failed['error']))}; job {failed['job_id']} is "
+                  f"{failed['job_state']}; `{failed['retry']}` tries again")
     if data["agency_case_id"]:
         paused = " (paused)" if data["paused"] else ""
         out.print(f"Agency case: {data['agency_case_id']}{paused}   balance at the agency: "

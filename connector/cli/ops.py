@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -27,7 +26,7 @@ def retry(
     rt = runtime()
     with rt.store.session() as session:
         queued = jobs_mod.retry(session, rt.link_names(link), None if all_dead else ids,
-                                datetime.now(UTC))
+                                rt.clock.now())
     missing = sorted(set(ids or []) - set(queued))
     if as_json:
         print_json({"queued": queued, "not_dead": missing})

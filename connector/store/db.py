@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from connector.store.schema import Base
+from connector.store.schema import CLAIM_TABLES, Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -133,9 +133,10 @@ def reachable(url: str) -> bool:
 
 
 def forget_link(session: Session, link: str) -> None:
-    """Delete everything the store knows about one link (used when a demo starts afresh)."""
+    """Delete what the store knows about one link (used when a demo starts afresh), except
+    its claims: ``connector.lifecycle.forget`` deletes those, first."""
     for table in reversed(Base.metadata.sorted_tables):
-        if "link" in table.c:
+        if "link" in table.c and table.name not in CLAIM_TABLES:
             session.execute(table.delete().where(table.c.link == link))
 
 

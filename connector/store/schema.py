@@ -81,8 +81,12 @@ class LetterRow(Base):
     __table_args__ = (Index("ix_letters_invoice", "link", "invoice_id"),)
 
 
+CLAIM_TABLES = ("claims", "claim_events", "claim_outbox")
+"""Written by ``connector.lifecycle`` alone: a claim, its history and its events move together."""
+
+
 class ClaimRow(Base):
-    """One invoice the connector treats as a claim, and the list it is in (SPEC §1)."""
+    """One invoice the connector treats as a claim, its state and the list it is in."""
 
     __tablename__ = "claims"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -95,6 +99,8 @@ class ClaimRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     due_date: Mapped[date] = mapped_column(Date)
     list_name: Mapped[str] = mapped_column(String(20))
+    """The list of ``state`` (``ClaimState.list``), kept as a column for the list queries."""
+    state: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(Text, default="")
     obstacles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     entered_at: Mapped[datetime]
@@ -119,6 +125,7 @@ class ClaimRow(Base):
     __table_args__ = (
         UniqueConstraint("link", "invoice_id", name="uq_claims_link_invoice"),
         Index("ix_claims_link_list", "link", "list_name"),
+        Index("ix_claims_link_state", "link", "state"),
         Index("ix_claims_agency_case", "link", "agency_case_id"),
         Index("ix_claims_customer", "link", "customer_no"),
     )
@@ -141,6 +148,21 @@ class ClaimEventRow(Base):
         UniqueConstraint("claim_id", "external_id", name="uq_claim_events_external"),
         Index("ix_claim_events_claim", "claim_id", "at"),
     )
+
+
+class ClaimOutboxRow(Base):
+    """A claim's move waiting to be told to plugins: written with the move, delivered after
+    its commit in id order, deleted once delivered."""
+
+    __tablename__ = "claim_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    link: Mapped[str] = mapped_column(String(100))
+    claim_id: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_claim_outbox_link", "link", "id"),
+                      {"sqlite_autoincrement": True})  # ids never reused: they order events
 
 
 class CursorRow(Base):

@@ -26,6 +26,7 @@ from connector.config import LinkSettings
 from connector.context import LinkContext
 from connector.domain import ClaimList, to_money
 from connector.errors import ConfigError, UserError
+from connector.lifecycle import Lifecycle
 from connector.ports import AdapterContext
 from connector.runtime import Runtime
 from connector.store.db import forget_link
@@ -85,6 +86,7 @@ def run_demo(rt: Runtime, link_name: str | None, days: int, seed: int, customers
     start = demo_start(days, first)
     world = reset_world(path, generate_world(seed, customers=customers, start=start))
     with rt.store.session() as session:
+        Lifecycle(link.name).forget(session)
         forget_link(session, link.name)
     result = DemoResult(link=link.name, days=days, seed=seed, start=start.isoformat())
     people = random.Random(seed)

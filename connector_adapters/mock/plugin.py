@@ -9,10 +9,12 @@ by the world file. The plugin's commands (``commands.py``) use ``open_world`` /
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector import hookimpl
+from connector.config import Settings
 from connector.errors import ConfigError
 from connector.ports import AdapterContext
 from connector.registry import Register
@@ -88,6 +90,26 @@ def agency_factory(settings: Mapping[str, Any], context: AdapterContext) -> Mock
             raise ConfigError(f"mock agency settings: {exc}") from None
     path = world_path(settings, context)
     return MockAgency(open_world(path), path, capabilities, page_size)
+
+
+class OpenWorldClock:
+    """The time of the world open in ``path`` now, even after a reset replaced it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def now(self) -> datetime:
+        return open_world(self.path).now
+
+
+@hookimpl
+def connector_clock(settings: Settings) -> OpenWorldClock | None:
+    """With a mock ERP, every rule reads the mock world's clock (the first such link's)."""
+    for link in settings.links:
+        if link.erp.adapter == "mock":
+            context = AdapterContext(link=link.name, state_dir=settings.state_dir)
+            return OpenWorldClock(world_path(link.erp.options, context))
+    return None
 
 
 @hookimpl

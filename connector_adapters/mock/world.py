@@ -451,8 +451,13 @@ class World(BaseModel):
 
     # -- the reminder flow -------------------------------------------------------------------
 
+    @property
+    def dunning(self) -> DunningSetup:
+        """The company's setup; a company that does not say sends no reminders."""
+        return self.company.dunning or DunningSetup()
+
     def dunning_for(self, customer: MockCustomer) -> DunningSetup:
-        return customer.dunning if customer.dunning is not None else self.company.dunning
+        return customer.dunning if customer.dunning is not None else self.dunning
 
     def letters_of(self, invoice: MockInvoice) -> list[MockLetter]:
         return list(self._letters_of.get(invoice.id, ()))
@@ -1309,7 +1314,7 @@ class World(BaseModel):
         vouchers = self.vouchers.values()
         return {
             "now": self.now.isoformat(), "today": self.today.isoformat(),
-            "company": self.company.name, "dunning": self.company.dunning.model_dump(),
+            "company": self.company.name, "dunning": self.dunning.model_dump(),
             "customers": len(self.customers),
             "excluded": sum(not c.transfer_to_agency for c in self.customers.values()),
             "invoices": len(self.invoices),

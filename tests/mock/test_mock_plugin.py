@@ -40,7 +40,7 @@ def test_adapters_of_one_link_share_one_world(tmp_path: Path) -> None:
     assert erp.world is agency.world
     assert erp.page_size == 10
     assert erp.world.company.timezone == "Europe/Oslo"
-    assert not erp.world.company.dunning.reminder
+    assert not erp.world.dunning.reminder
 
 
 def test_close_saves_and_a_new_process_sees_it(tmp_path: Path, world: World) -> None:

@@ -54,10 +54,11 @@ class ContractModule(pytest.Module):
         from connector import testing
 
         module = types.ModuleType(f"connector_contract_{'_'.join(self.contracts)}")
-        for side in self.contracts:
-            base = getattr(testing, CONTRACTS[side][1])
-            name = f"Test{base.__name__}"
-            setattr(module, name, type(name, (base,), {"__module__": module.__name__}))
+        bases = [getattr(testing, CONTRACTS[side][1]) for side in self.contracts]
+        module.__dict__.update({
+            f"Test{base.__name__}": type(f"Test{base.__name__}", (base,),
+                                         {"__module__": module.__name__})
+            for base in bases})
         return module
 
 

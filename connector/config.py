@@ -8,53 +8,61 @@ read from the environment.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import stat
 import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from connector.bookkeeping import Accounts
 from connector.domain import Company, DunningSetup
 from connector.errors import ConfigError
 from connector.rules import DEFAULT_GRACE
+from connector.secrets import is_secret, redact, remember
+
+log = structlog.get_logger(__name__)
 
 CONFIG_ENV = "CONNECTOR_CONFIG"
 DEFAULT_FILE = Path("connector.toml")
-SECRET_WORDS = ("secret", "token", "key", "password", "credential")
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION = timedelta(days=3650)
+"""Longer is a typo: ten years is past any grace, lease or interval, and far from the
+overflow of a date."""
+DURATION_HELP = "a duration like 2h, 14d, 1h30m or 90s"
 
 
-def parse_duration(text: str | int | float | timedelta) -> timedelta:
-    """``"2h"``, ``"14d"``, ``"1h30m"``, ``"90s"`` or seconds as a number."""
+def parse_duration(text: str | int | float | timedelta, *, positive: bool = False) -> timedelta:
+    """``"2h"``, ``"14d"``, ``"1h30m"``, ``"90s"`` or seconds as a number; never negative,
+    never past ``MAX_DURATION``, never a boolean; ``positive`` refuses zero too."""
+    if isinstance(text, bool):
+        raise ValueError(f"{str(text).lower()} is not {DURATION_HELP}")
     if isinstance(text, timedelta):
-        return text
-    if isinstance(text, int | float):
-        return timedelta(seconds=text)
-    spec = text.strip().replace(" ", "")
-    parts = _DURATION.findall(spec)
-    if not spec or "".join(n + u for n, u in parts) != spec:
-        raise ValueError(f"{text!r} is not a duration like 2h, 14d, 1h30m or 90s")
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
-
-
-def is_secret(key: str) -> bool:
-    return any(word in key.lower() for word in SECRET_WORDS)
-
-
-def redact(value: Any) -> Any:
-    """A copy safe to print or log: values of secret-looking keys are masked, at any depth."""
-    if isinstance(value, dict):
-        return {k: "***" if is_secret(str(k)) else redact(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
+        seconds = text.total_seconds()
+    elif isinstance(text, int | float):
+        seconds = float(text)
+    elif isinstance(text, str):
+        spec = text.strip().replace(" ", "")
+        parts = _DURATION.findall(spec)
+        if not spec or "".join(n + u for n, u in parts) != spec:
+            raise ValueError(f"{text!r} is not {DURATION_HELP}")
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    else:
+        raise ValueError(f"a {type(text).__name__} is not {DURATION_HELP}")
+    if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r} is too long: at most 3650d")
+    if seconds < 0 or (positive and seconds == 0):
+        raise ValueError(f"{text!r} must be {'more than' if positive else 'at least'} zero")
+    return timedelta(seconds=seconds)
 
 
 class AdapterSettings(BaseModel):
@@ -108,19 +116,23 @@ class LinkSettings(BaseModel):
     """R13: the accounts a payout's voucher uses (NS 4102 defaults)."""
     cursor_overlap: timedelta = timedelta(minutes=2)
     """Re-read this much before the cursor: the ERP's read replica lags a write by seconds."""
-    job_attempts: int = Field(default=8, ge=1)
+    job_attempts: int = Field(default=8, ge=1, strict=True)
     job_backoff: timedelta = timedelta(minutes=5)
     job_lease: timedelta = timedelta(minutes=10)
     """A running job whose worker has not finished within this is taken up again."""
-    call_retries: int = Field(default=3, ge=1)
+    call_retries: int = Field(default=3, ge=1, strict=True)
     """Tries of one call on a transient error before the job is rescheduled."""
     call_backoff: timedelta = timedelta(seconds=1)
 
-    @field_validator("grace", "cursor_overlap", "job_backoff", "job_lease", "call_backoff",
-                     mode="before")
+    @field_validator("grace", "cursor_overlap", "job_backoff", "call_backoff", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> timedelta:
         return parse_duration(value)
+
+    @field_validator("job_lease", mode="before")
+    @classmethod
+    def _positive_duration(cls, value: Any) -> timedelta:
+        return parse_duration(value, positive=True)
 
 
 class EnvOverrides(BaseSettings):
@@ -180,13 +192,13 @@ def load_settings(path: str | Path | None = None) -> Settings:
     source = "built-in default"
     if chosen is not None:
         file = Path(chosen)
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file {file} does not exist") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
         source = str(file)
+        data = _read_toml(file)
+        literal = _literal_secrets(data)
+        if literal and _readable_by_others(file):
+            log.warning("config file readable by others holds secrets in clear text; "
+                        "use ${VAR} or KEY_file, or chmod 600", file=source, settings=literal)
+        data = _resolve(data, ())
     try:
         overrides = EnvOverrides().model_dump(exclude_none=True)
         settings = Settings(**{**data, **overrides})
@@ -199,4 +211,120 @@ def load_settings(path: str | Path | None = None) -> Settings:
     names = [link.name for link in settings.links]
     if len(set(names)) != len(names):
         raise ConfigError(f"{source}: link names must be unique, got {names}")
+    if settings.store_url:
+        _remember_url_password(settings.store_url)
     return settings
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {file} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {file} is a directory, not a TOML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {file} is not text (not UTF-8): not a TOML file"
+                          ) from None
+    except OSError as exc:
+        raise ConfigError(f"config file {file} cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
+
+
+_VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+FILE_SUFFIX = "_file"
+
+
+def holds_secret(key: str) -> bool:
+    """Whether a config key's value is a secret: by its name, or the store URL (its password)."""
+    return is_secret(key) or key == "store_url"
+
+
+def _where(path: tuple[str, ...]) -> str:
+    return ".".join(path)
+
+
+def _expand(text: str, path: tuple[str, ...]) -> str:
+    """``${VAR}`` from the environment; ``$$`` is a literal ``$``."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "$"
+        if name not in os.environ:
+            raise ConfigError(f"{_where(path)}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return _VARIABLE.sub(one, text)
+
+
+def _read_secret_file(value: Any, path: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{_where(path)}: must be the path of a file holding the secret")
+    file = Path(_expand(value, path))
+    try:
+        return file.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{_where(path)}: cannot read the secret from {file}: {reason}"
+                          ) from None
+
+
+def _resolve(value: Any, path: tuple[str, ...]) -> Any:
+    """Expand ``${VAR}`` in every string, read every ``<secret>_file``, and remember each
+    secret so no log line or message shows it."""
+    if isinstance(value, list):
+        return [_resolve(v, (*path, str(i))) for i, v in enumerate(value)]
+    if not isinstance(value, dict):
+        return _expand(value, path) if isinstance(value, str) else value
+    resolved: dict[str, Any] = {}
+    for key, item in value.items():
+        base = key.removesuffix(FILE_SUFFIX)
+        if base != key and holds_secret(base):
+            if base in value:
+                raise ConfigError(f"{_where((*path, key))}: give {base} or {key}, not both")
+            resolved[base] = _read_secret_file(item, (*path, key))
+        else:
+            base = key
+            resolved[key] = _resolve(item, (*path, key))
+        if holds_secret(base) and isinstance(resolved[base], str):
+            remember(resolved[base])
+    return resolved
+
+
+def _literal_secrets(value: Any, path: tuple[str, ...] = ()) -> list[str]:
+    """The keys whose secret is written in the file itself, not as ``${VAR}`` or a file."""
+    found: list[str] = []
+    items = value.items() if isinstance(value, dict) else (
+        enumerate(value) if isinstance(value, list) else ())
+    for key, item in items:
+        where = (*path, str(key))
+        if isinstance(item, dict | list):
+            found += _literal_secrets(item, where)
+        elif isinstance(item, str) and holds_secret(str(key)) and _has_literal(str(key), item):
+            found.append(_where(where))
+    return found
+
+
+def _has_literal(key: str, text: str) -> bool:
+    if key == "store_url":
+        try:
+            password = make_url(text).password
+        except Exception:  # not a URL: the settings model refuses it later
+            return False
+        return bool(password) and not _VARIABLE.search(str(password))
+    return bool(text) and not _VARIABLE.fullmatch(text)
+
+
+def _readable_by_others(file: Path) -> bool:
+    return bool(file.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
+
+
+def _remember_url_password(url: str) -> None:
+    try:
+        password = make_url(url).password
+    except Exception:  # not a URL: the store says so when it opens it
+        return
+    if password:
+        remember(str(password))

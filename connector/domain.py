@@ -27,9 +27,19 @@ def _no_float(value: Any) -> Any:
     return value
 
 
+MAX_MONEY = Decimal("1e15")
+"""Past any invoice a company sends: a larger amount is a broken record, not money."""
+
+
 def _money(value: Decimal) -> Decimal:
+    """Whole øre or refused: an amount with a third decimal is a record to fix at its source
+    (an item error keeping the raw record), never rounded silently."""
     if not value.is_finite():
         raise ValueError("money must be a finite number")
+    if abs(value) >= MAX_MONEY:
+        raise ValueError("money must be less than 10^15 in size")
+    if value != value.quantize(CENT):
+        raise ValueError(f"money has more than two decimals: {value}")
     return to_money(value)
 
 

@@ -1,4 +1,10 @@
-"""Structured logs on stderr, with secret-looking fields masked before they are written."""
+"""Structured logs on stderr: no secret and no local variable ever reaches a line.
+
+``SAFE_PROCESSORS`` is the tail every renderer must sit behind (console or JSON): it
+renders an exception as a plain traceback (file, line, code; never the frames' local
+variables, where adapter settings and tokens live) and then redacts the whole event
+through ``connector.secrets``.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,19 @@ from typing import Any
 
 import structlog
 
-from connector.config import is_secret
-from connector.http.redact import redact_processor
+from connector.secrets import MASK, is_secret, redact
 
 
 def mask_secrets(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
-    """A structlog processor: no secret reaches a log line, whatever a caller passed."""
+    """A structlog processor: secret-looking fields masked, ``Secret`` values masked and
+    every remembered secret scrubbed from every value, the traceback included."""
     for key in list(event):
-        if is_secret(key):
-            event[key] = "***"
+        event[key] = MASK if is_secret(key) else redact(event[key])
     return event
+
+
+SAFE_PROCESSORS: list[Any] = [structlog.processors.format_exc_info, mask_secrets]
+"""Exceptions as plain text (``format_exc_info`` never shows locals), then redaction."""
 
 
 class _Stderr:
@@ -38,8 +47,7 @@ def configure_logging(verbosity: int = 0) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            mask_secrets,
-            redact_processor,
+            *SAFE_PROCESSORS,
             structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

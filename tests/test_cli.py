@@ -735,7 +735,7 @@ def test_a_secret_in_adapter_settings_never_shows(
                               "(known: page_size, world)")
         code, out, err = run_main(monkeypatch, capsys, "--config", str(cfg), *args)
         assert code == 2
-        assert err.startswith("error: mock erp settings: unknown api_token")
+        assert err.splitlines()[-1].startswith("error: mock erp settings: unknown api_token")
         outputs += [str(error), out, err]
 
     for text in outputs:

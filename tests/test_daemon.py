@@ -73,7 +73,8 @@ def test_a_second_pass_of_a_leased_link_is_refused(store: Store) -> None:
 
     from connector.errors import UserError
 
-    assert daemon.acquire(store, "a", "someone else", datetime.now(UTC), TTL)
-    with pytest.raises(UserError, match="being synced by another process"), \
+    assert daemon.acquire(store, "a", "elsewhere:4242", datetime.now(UTC), TTL)
+    with pytest.raises(UserError, match=r"being synced by process 4242 on elsewhere; its lease "
+                       r"runs out at .* UTC. If that process is gone, `connector lease break a`"), \
             daemon.leased(store, "a"):
         pass

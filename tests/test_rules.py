@@ -199,8 +199,10 @@ class TestMoney:
         with pytest.raises(ValidationError, match="never float"):
             invoice(amount=12.5)
 
-    def test_rounded_to_ore(self) -> None:
-        assert invoice(amount="10.005", balance="10.005").amount == Decimal("10.01")
+    def test_whole_ore_or_refused_never_rounded(self) -> None:
+        assert invoice(amount="10.50", balance="10.500").balance == Decimal("10.50")
+        with pytest.raises(ValidationError, match=r"more than two decimals: 10\.005"):
+            invoice(amount="10.005", balance="10.005")
 
     def test_naive_time_is_refused(self) -> None:
         with pytest.raises(ValidationError):

@@ -9,8 +9,9 @@ import typer
 
 from connector import actions
 from connector.cli.output import err, out, print_json
-from connector.cli.root import JsonOpt, LinkOpt, app, link_context
+from connector.cli.root import JsonOpt, LinkOpt, app, checked_ids, link_context
 from connector.errors import ConnectorError
+from connector.plain import plain
 
 
 def report_result(outcome: actions.ActionResult, verb: str, as_json: bool = False) -> None:
@@ -20,17 +21,19 @@ def report_result(outcome: actions.ActionResult, verb: str, as_json: bool = Fals
         if outcome.done:
             out.print(f"{verb}: " + ", ".join(f"#{i}" for i in outcome.done))
         for key, reason in outcome.refused.items():
-            err.print(f"[red]refused[/] {key}: {reason}")
+            err.print(f"[red]refused[/] {plain(key)}: {plain(reason)}")
     if not outcome.ok:
         raise typer.Exit(1)
 
 
-IdsArg = Annotated[list[int], typer.Argument(help="Claim ids, as `connector cases` shows them.")]
+IdsArg = Annotated[list[int], typer.Argument(help="Claim ids, as `connector cases` shows them.",
+                                              callback=checked_ids)]
 
 
 @app.command()
 def approve(
-    ids: Annotated[list[int] | None, typer.Argument(help="Claim ids to approve.")] = None,
+    ids: Annotated[list[int] | None, typer.Argument(help="Claim ids to approve.",
+                                                    callback=checked_ids)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Approve every draft.")] = False,
     link: LinkOpt = None, as_json: JsonOpt = False,
 ) -> None:

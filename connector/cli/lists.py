@@ -6,14 +6,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from connector import queries
 from connector.cli.output import Column, out, print_json, render_table
-from connector.cli.root import JsonOpt, LinkOpt, app, runtime
+from connector.cli.root import JsonOpt, LinkOpt, app, checked_ids, runtime
 from connector.domain import ClaimList
 from connector.errors import ConnectorError
+from connector.jobs import JobState
+from connector.plain import plain
 
 LIST_ORDER = [ClaimList.DRAFT, ClaimList.APPROVED, ClaimList.OPEN, ClaimList.ARCHIVED]
 
@@ -47,7 +48,9 @@ def cases(
 
 
 @app.command()
-def case(claim_id: int, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
+def case(claim_id: Annotated[int, typer.Argument(help="The claim's id, as `connector cases` "
+                                                 "shows it.", callback=checked_ids)],
+         link: LinkOpt = None, as_json: JsonOpt = False) -> None:
     """Show one claim with its obstacles and whole history."""
     rt = runtime()
     name = rt.settings.link(link).name
@@ -57,26 +60,27 @@ def case(claim_id: int, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         print_json(data)
         return
-    out.print(f"[bold]Claim {data['id']}[/] — invoice {data['invoice_no']}, customer "
-              f"{data['customer_no']}, {data['balance']} of {data['amount']} {data['currency']}, "
-              f"due {data['due_date']}")
-    out.print(f"List: {data['list'].title()}   Status: {data['status']}")
+    shown = {k: plain(v) for k, v in data.items() if not isinstance(v, list | dict)}
+    out.print(f"[bold]Claim {shown['id']}[/] — invoice {shown['invoice_no']}, customer "
+              f"{shown['customer_no']}, {shown['balance']} of {shown['amount']} "
+              f"{shown['currency']}, due {shown['due_date']}")
+    out.print(f"List: {shown['list'].title()}   Status: {shown['status']}")
     if data["transfer"]:
         failed = data["transfer"]
         out.print(f"[red]Transfer failed[/] after {failed['attempts']} attempt(s): "
-                  f"{escape(str(failed['error']))}; job {failed['job_id']} is "
-                  f"{failed['job_state']}; `{failed['retry']}` tries again")
+                  f"{plain(failed['error'])}; job {failed['job_id']} is "
+                  f"{failed['job_state']}; `{plain(failed['retry'])}` tries again")
     if data["agency_case_id"]:
         paused = " (paused)" if data["paused"] else ""
-        out.print(f"Agency case: {data['agency_case_id']}{paused}   balance at the agency: "
-                  f"{data['balance_at_agency']}   remaining principal: "
-                  f"{data['remaining_principal']}")
+        out.print(f"Agency case: {shown['agency_case_id']}{paused}   balance at the agency: "
+                  f"{shown['balance_at_agency']}   remaining principal: "
+                  f"{shown['remaining_principal']}")
     if data["outcome"]:
-        out.print(f"Outcome: {data['outcome'].replace('_', ' ')}")
+        out.print(f"Outcome: {shown['outcome'].replace('_', ' ')}")
     if data["written_off"] != "0.00":
-        out.print(f"Written off in the ERP: {data['written_off']} (R12)")
+        out.print(f"Written off in the ERP: {shown['written_off']} (R12)")
     for obstacle in data["obstacles"]:
-        out.print(f"[yellow]Obstacle:[/] {obstacle['message']}")
+        out.print(f"[yellow]Obstacle:[/] {plain(obstacle['message'])}")
     out.print(render_table("History", data["history"], [
         ("at", lambda e: e["at"][:16].replace("T", " ")), ("by", "source"), ("what", "text")]))
 
@@ -111,9 +115,18 @@ def errors(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
         ("link", "link"), ("resource", "resource"), ("key", "key"), ("reason", "reason")]))
 
 
+def job_state(value: str | None) -> str | None:
+    """A typer callback: an unknown state is refused, naming the ones there are."""
+    if value is not None and value not in set(JobState):
+        raise ConnectorError(f"--state: {value!r} is not a job state; use one of "
+                             + ", ".join(JobState))
+    return value
+
+
 @app.command(name="jobs")
 def jobs_(
-    state: Annotated[str | None, typer.Option(help="Only jobs in this state.")] = None,
+    state: Annotated[str | None, typer.Option(help="Only jobs in this state: "
+                                              + ", ".join(JobState), callback=job_state)] = None,
     link: LinkOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """List durable jobs (transfers…) with their state, attempts and last error."""

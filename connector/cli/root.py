@@ -7,13 +7,15 @@ to ``app``; they reach the chosen config through ``settings()`` and ``runtime()`
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version as installed_version
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.cli.output import err, out
@@ -21,7 +23,9 @@ from connector.config import Settings, load_settings
 from connector.context import LinkContext
 from connector.errors import ConnectorError
 from connector.logs import configure_logging
+from connector.plain import error_line
 from connector.runtime import Runtime
+from connector.secrets import scrub
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 
@@ -31,6 +35,20 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 DISTRIBUTION = "collection-connector"
+
+
+MAX_ID = 2**63 - 1
+"""The largest id the store holds (a signed 64-bit integer)."""
+
+
+def checked_ids(values: list[int] | int | None) -> Any:
+    """A typer callback: an id out of the store's range is refused in one line, before a
+    query the database would reject with a traceback."""
+    for value in [values] if isinstance(values, int) else values or []:
+        if not 1 <= value <= MAX_ID:
+            raise ConnectorError(f"{value} is not an id: ids are whole numbers from 1 to "
+                                 f"{MAX_ID}")
+    return values
 
 
 class State:
@@ -76,15 +94,26 @@ def link_context(name: str | None, dry_run: bool = False) -> Iterator[LinkContex
 
 
 def main() -> None:
-    """Console entry point: known errors become one plain line and exit status 2."""
+    """Console entry point: known errors become one plain line and exit status 2; anything
+    else a traceback without local variables and with every secret scrubbed."""
     try:
         app()
     except ConnectorError as exc:
-        err.print(f"[red]error:[/] {exc}", soft_wrap=True, markup=True, highlight=False)
-        sys.exit(2)
+        fail(error_line(exc))
     except SQLAlchemyError as exc:
         # The driver's first line names the problem; never the URL, which may hold a password.
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        err.print(f"[red]error:[/] the store cannot be used: {type(exc).__name__}: {first}",
-                  soft_wrap=True, highlight=False)
-        sys.exit(2)
+        fail(f"the store cannot be used: {type(exc).__name__}: {error_line(first)}")
+    except OSError as exc:  # a full disk, a read-only file system: files are written whole
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(error_line(f"{where}{exc.strerror or exc}"))
+    except Exception:
+        err.print(scrub(traceback.format_exc()), markup=False, highlight=False,
+                  soft_wrap=True, emoji=False)
+        sys.exit(1)
+
+
+def fail(message: str) -> NoReturn:
+    """The one-line ``error: …`` and exit status 2."""
+    err.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True, highlight=False)
+    sys.exit(2)

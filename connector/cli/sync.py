@@ -10,6 +10,7 @@ from connector import engine
 from connector.cli.output import out, print_json
 from connector.cli.root import JsonOpt, LinkOpt, app, runtime
 from connector.errors import ConnectorError
+from connector.plain import plain
 from connector.report import SyncReport
 
 
@@ -45,7 +46,7 @@ SHOWN = 30
 
 
 def show_report(report: SyncReport) -> None:
-    title = f"[bold]{report.link}[/]" + (" [yellow](dry run: nothing written)[/]"
+    title = f"[bold]{plain(report.link)}[/]" + (" [yellow](dry run: nothing written)[/]"
                                          if report.dry_run else "")
     out.print(title)
     pulled = ", ".join(f"{n} {k}" for k, n in sorted(report.pulled.items())) or "nothing new"
@@ -58,11 +59,13 @@ def show_report(report: SyncReport) -> None:
         out.print(f"  [yellow]blocked in Approved: {len(report.blocked)}[/]")
         for claim in report.blocked[:20]:
             reasons = "; ".join(o["message"] for o in claim["obstacles"])
-            out.print(f"    #{claim['id']} invoice {claim['invoice_no']}: {reasons}")
+            out.print(f"    #{claim['id']} invoice {plain(claim['invoice_no'])}: "
+                      f"{plain(reasons)}")
     if report.failures:
         out.print(f"  [red]failed items: {len(report.failures)}[/]")
         for failure in report.failures[:SHOWN]:
-            out.print(f"    {failure.resource} {failure.key}: {failure.reason}")
+            out.print(f"    {plain(failure.resource)} {plain(failure.key)}: "
+                      f"{plain(failure.reason)}")
         if len(report.failures) > SHOWN:
             out.print(f"    … and {len(report.failures) - SHOWN} more: connector errors, "
                       "connector jobs, or --json")
@@ -85,9 +88,13 @@ def daemon(
     from connector.config import parse_duration
 
     try:
-        every, hold = parse_duration(interval), parse_duration(lease)
+        every = parse_duration(interval, positive=True)
     except ValueError as exc:
-        raise ConnectorError(str(exc)) from None
+        raise ConnectorError(f"--interval: {exc}") from None
+    try:
+        hold = parse_duration(lease, positive=True)
+    except ValueError as exc:
+        raise ConnectorError(f"--lease: {exc}") from None
     stop = threading.Event()
     daemon_mod.stop_on_signals(stop)
     failed = daemon_mod.run(runtime(), every, hold, stop, rounds)

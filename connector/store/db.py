@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,10 +11,13 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import ColumnElement, Engine, Table, create_engine, event, text
+from alembic.util import CommandError
+from sqlalchemy import ColumnElement, Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from connector.errors import ConfigError
 from connector.store.schema import CLAIM_TABLES, Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -28,15 +32,44 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def private_dir(path: Path) -> None:
+    """Create ``path`` owner-only (0700): the state holds debtors' personal data."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"cannot create the state folder {path}: a file of that name is "
+                          "in the way") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot create the state folder {path}: {exc.strerror}") from None
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file owner-only (0600) before SQLite does, with the umask's mode;
+    its -wal and -shm files take the same mode."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise ConfigError(f"cannot create the store {path}: {exc.strerror}") from None
+
+
 def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    try:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1].split("?", 1)[0]
+            if path and path != ":memory:":
+                private_dir(Path(path).parent)
+                _private_file(Path(path))
+            engine = create_engine(url)
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        raise ConfigError(f"the database driver {exc.name or ''} for the store URL is not "
+                          "installed (for PostgreSQL: pip install "
+                          "'collection-connector[postgres]')") from None
+    except ArgumentError as exc:
+        raise ConfigError(f"the store URL is not usable: {str(exc).splitlines()[0]}"
+                          ) from None
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -46,9 +79,31 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+def lock_for_migration(connection: Connection) -> None:
+    """Serialise migrations between processes: two first runs on a new store used to race
+    to create ``alembic_version``. The lock lasts until the migration's transaction ends;
+    the second process then finds the schema at head and does nothing."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, taken up front
+    elif connection.dialect.name == "postgresql":
+        # Keyed by the schema migrated: stores in other schemas do not wait for this one.
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('connector migration ' "
+                                "|| current_schema()))"))
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration; a no-op when it is there already."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema to the newest migration; a no-op when it is there already.
+
+    A store whose schema is newer than this connector knows is refused in one line."""
+    try:
+        command.upgrade(alembic_config(engine), "head")
+    except CommandError as exc:
+        if "Can't locate revision" not in str(exc):
+            raise
+        raise ConfigError(
+            "the store was written by a newer version of the connector (its schema is "
+            "unknown to this one); upgrade the connector, or point store_url at another "
+            "store") from None
 
 
 class Store:

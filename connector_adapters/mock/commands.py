@@ -20,6 +20,7 @@ from connector.cli.output import err, out, print_json
 from connector.cli.root import JsonOpt, LinkOpt, runtime, settings
 from connector.config import parse_duration
 from connector.errors import ConnectorError
+from connector.plain import plain
 from connector.ports import AdapterContext
 from connector_adapters.mock.plugin import open_world, reset_world, world_path
 
@@ -74,7 +75,8 @@ def demo(
     out.print(f"[bold]Obstacles[/] ({len(blocked)} claims)")
     for row in blocked:
         reasons = "; ".join(o["message"] for o in row["obstacles"])
-        out.print(f"  #{row['id']} invoice {row['invoice_no']} ({row['list']}): {reasons}")
+        out.print(f"  #{row['id']} invoice {plain(row['invoice_no'])} ({row['list']}): "
+                  f"{plain(reasons)}")
     w, p = result.world, result.payouts
     outcomes = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(result.outcomes.items()))
     out.print(
@@ -101,7 +103,7 @@ def mock_load(
 
     path = mock_world_path(link)
     world = reset_world(path, load_scenario(file))
-    out.print(f"loaded {file} into {path}: {len(world.customers)} customers, "
+    out.print(f"loaded {plain(file)} into {plain(path)}: {len(world.customers)} customers, "
               f"{len(world.invoices)} invoices, now {world.now.isoformat()}")
 
 
@@ -131,8 +133,8 @@ def mock_show(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = Table(title="Mock world", title_justify="left", show_header=False)
     for key, value in summary.items():
-        table.add_row(key, json.dumps(value, default=str) if isinstance(value, dict)
-                      else str(value))
+        table.add_row(key, plain(json.dumps(value, default=str) if isinstance(value, dict)
+                                 else value))
     out.print(table)
 
 

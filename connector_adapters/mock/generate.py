@@ -175,6 +175,6 @@ def _invoice(world: World, rng: random.Random, customer_no: str, today: date,
     invoice = world.add_invoice(customer_no, amount, invoice_date=issued, due_date=due,
                                 balance=balance, currency=currency)
     if issued <= today and balance > 0 and rng.random() < 0.02:
-        world.credit(invoice.invoice_no, balance if rng.random() < 0.5 else balance / 2)
+        world.credit(invoice.invoice_no, balance if rng.random() < 0.5 else to_money(balance / 2))
     elif issued <= today and rng.random() < 0.005:
         world.delete_invoice(invoice.invoice_no)

@@ -32,7 +32,13 @@ _open: dict[Path, World] = {}
 
 def world_path(settings: Mapping[str, Any], context: AdapterContext) -> Path:
     """``settings["world"]`` (default mock-world.json), relative to the link's state folder."""
-    return (context.state_dir / str(settings.get("world", DEFAULT_WORLD_FILE))).resolve()
+    name = settings.get("world", DEFAULT_WORLD_FILE)
+    if not isinstance(name, str) or not name.strip() or name.endswith(("/", ".")):
+        raise ConfigError(f"mock settings: world must name a file, not {name!r}")
+    path = (context.state_dir / name).resolve()
+    if path.is_dir():
+        raise ConfigError(f"mock settings: world {name!r} is a directory, not a file")
+    return path
 
 
 def open_world(path: Path) -> World:

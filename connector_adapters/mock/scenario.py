@@ -143,6 +143,8 @@ def build_scenario(data: dict[str, Any], source: str = "scenario") -> World:
         return _build(scenario, source)
     except UserError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+    except OverflowError:
+        raise ConfigError(f"{source}: a day offset or date is out of range") from None
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

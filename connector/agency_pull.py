@@ -18,7 +18,8 @@ from connector.domain import CaseStatus, CaseUpdate, ClaimList, ClaimState, Outc
 from connector.lifecycle import HistoryLine
 from connector.ports import Capability
 from connector.pull import pull_by_cursor
-from connector.store.schema import ClaimRow, JobRow
+from connector.store.db import upsert
+from connector.store.schema import ClaimEventRow, ClaimRow, JobRow
 
 STATUS_KIND = "status"
 IN_FLIGHT = (ClaimState.TRANSFERRING.value, ClaimState.TRANSFER_FAILED.value)
@@ -128,11 +129,9 @@ def write_statuses(ctx: LinkContext) -> None:
     worker.run(ctx, STATUS_KIND, lambda job: _write_status(ctx, job))
 
 
-def _write_status(ctx: LinkContext, job: JobRow) -> None:
+def _write_status(ctx: LinkContext, job: jobs.Job) -> None:
     status = CaseStatus.model_validate(job.payload["status"])
     worker.call(ctx, lambda: ctx.erp.write_status([status]))
-    with ctx.tx() as session:
-        jobs.finish(session, job.id, jobs.JobState.DONE, ctx.now())
 
 
 def claim_view_with_agency(row: ClaimRow) -> dict[str, Any]:

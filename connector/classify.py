@@ -160,7 +160,9 @@ def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequen
     R11); a held claim stays held unless its invoice is gone. Balances and obstacles (R7) are
     refreshed. Claims already at the agency are not touched here (R6, R11).
     """
-    with ctx.tx() as session:
+    if not invoice_ids and not customer_nos:
+        return
+    with ctx.statement() as session:
         if session.scalar(select(ClaimRow.id).where(
                 ClaimRow.link == ctx.link, ClaimRow.state.in_(NOT_TRANSFERRED)
         ).limit(1)) is None:

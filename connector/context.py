@@ -26,6 +26,17 @@ log = structlog.get_logger(__name__)
 
 
 @dataclass
+class PassStart:
+    """What a pass reads once at its start instead of in each of its steps."""
+
+    company: Company | None
+    cursors: dict[str, tuple[datetime | None, datetime]]
+    """resource -> (cursor, when the read that moved it began)"""
+    errors_open: set[str]
+    """Resources with item errors waiting to be resolved."""
+
+
+@dataclass
 class LinkContext:
     settings: LinkSettings
     store: Store
@@ -39,6 +50,8 @@ class LinkContext:
     dry_run: bool = False
     keepalive: Callable[[], None] = field(default=lambda: None, repr=False)
     """Called between steps and jobs: renews this process's lease on the link."""
+    known: PassStart | None = None
+    """Set by the engine for the length of a pass."""
     report: SyncReport = field(init=False)
     claims: Lifecycle = field(init=False)
     """The only writer of this link's claims (see ``connector.lifecycle``)."""
@@ -84,6 +97,17 @@ class LinkContext:
             self._dry_session.begin()
         yield self._dry_session
         self._dry_session.flush()
+
+    @contextmanager
+    def statement(self) -> Iterator[Session]:
+        """A session whose statements each stand on their own (``Store.statement``): for
+        reads and for writes atomic by themselves. In a dry run, the run's shared one."""
+        if self.dry_run:
+            with self.tx() as session:
+                yield session
+            return
+        with self.store.statement() as session:
+            yield session
 
     def deliver_events(self) -> None:
         """Tell plugins the link's committed claim events (also those a crash left behind)."""

@@ -58,13 +58,14 @@ def sync(ctx: LinkContext) -> SyncReport:
             ctx.deliver_events()  # those a crash left behind, before any new ones
         _pass(ctx)
         # Every record that cannot be handled right now is a failure of the pass, until fixed.
-        with ctx.tx() as session:
+        with ctx.statement() as session:
             for error in item_errors.open_errors(session, ctx.link):
                 report.fail(error.resource, error.key, error.reason)
             for job in jobs.dead(session, ctx.link):
                 report.fail(job.kind, job.key, f"gave up after {job.attempts} attempts "
                             f"({job.last_error}); `connector retry {job.id}` tries again")
     finally:
+        ctx.known = None
         if ctx.dry_run:
             ctx.discard()
         report.finished_at = ctx.now()
@@ -74,10 +75,11 @@ def sync(ctx: LinkContext) -> SyncReport:
 
 
 def _pass(ctx: LinkContext) -> None:
-    with ctx.tx() as session:
-        before = pull.stored_company(session, ctx.link)
-        last = pull.get_cursor(session, ctx.link, CLASSIFIED)
-    ctx.company = _step(ctx, "company", lambda: pull.pull_company(ctx))
+    with ctx.statement() as session:  # reads only: no transaction needed around them
+        ctx.known = known = pull.pass_start(session, ctx.link)
+    before = known.company
+    last = known.cursors.get(CLASSIFIED, (None, None))[0]
+    ctx.company = _step(ctx, "company", lambda: pull.pull_company(ctx, before))
     if ctx.company is None:
         return
     touched = _step(ctx, "erp", lambda: pull.pull_erp(ctx)) or pull.Touched()
@@ -90,8 +92,9 @@ def _pass(ctx: LinkContext) -> None:
         classify.classify(ctx)
     else:
         classify.classify(ctx, sorted(touched.invoices), sorted(touched.customers))
-    with ctx.tx() as session:
-        pull.set_cursor(session, ctx.link, CLASSIFIED, ctx.now(), ctx.now())
+    if new_day:  # only the local day of the last classification is ever compared
+        with ctx.tx() as session:
+            pull.set_cursor(session, ctx.link, CLASSIFIED, ctx.now(), ctx.now())
     _step(ctx, "schedule", lambda: transfer.schedule(ctx))
     if not ctx.dry_run:
         _step(ctx, "transfer", lambda: transfer.run_transfers(ctx))

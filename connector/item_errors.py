@@ -53,6 +53,12 @@ def any_open(session: Session, link: str, resource: str) -> bool:
         ItemErrorRow.resolved_at.is_(None)).limit(1)) is not None
 
 
+def open_resources(session: Session, link: str) -> set[str]:
+    """The resources with anything waiting to be resolved, all in one query."""
+    return set(session.scalars(select(ItemErrorRow.resource).distinct().where(
+        ItemErrorRow.link == link, ItemErrorRow.resolved_at.is_(None))))
+
+
 def open_errors(session: Session, link: str) -> list[ItemErrorRow]:
     return list(
         session.scalars(

@@ -1,14 +1,18 @@
 """Durable jobs in the store: every write to the other side goes through one.
 
 A job has a key unique per link, derived from stable ids, so a second enqueue of the same
-work is a no-op. Workers claim jobs with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL);
-a lease whose owner died expires and the job is claimed again. Failures are rescheduled with
+work is a no-op. Workers claim a batch of jobs under one lease in one statement
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and end a batch in one statement; every write that
+ends or extends a lease names its holder, so a worker that lost a lease (it ran out and
+another worker took the job) changes nothing. A lease whose owner died runs out: the next
+claim takes its jobs over and the reaper queues them again. Failures are rescheduled with
 backoff and dead-lettered after ``max_attempts`` with the error kept.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, and_, any_, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from connector.store.db import upsert
@@ -45,9 +49,32 @@ class JobSpec:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed job as its handler sees it: what to do and how often it was tried."""
+
+    id: int
+    link: str
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+    """Claims so far, this one included: above 1, the effect may exist already."""
+
+
+JOB_COLUMNS = (JobRow.id, JobRow.link, JobRow.kind, JobRow.key, JobRow.payload, JobRow.attempts)
+
+
 def worker_id() -> str:
     """Who holds a lease: host and process, so a stuck lease can be traced to its owner."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+
+def new_holder() -> str:
+    """A lease holder for one claim: this process plus a token of its own, so that a job
+    taken over by another worker (or by this process's next claim) is never finished by the
+    claim that lost it."""
+    return f"{worker_id()}:{secrets.token_hex(6)}"
 
 
 def enqueue(session: Session, link: str, jobs: Sequence[JobSpec], now: datetime,
@@ -80,44 +107,77 @@ def _state_in(states: Sequence[JobState]) -> ColumnElement[bool] | None:
 
 def claim(
     session: Session, link: str, now: datetime, lease: timedelta, limit: int,
-    kinds: Iterable[str] | None = None,
-) -> list[JobRow]:
-    """Take up to ``limit`` due jobs of a link under a lease; expired leases are taken too."""
+    kinds: Iterable[str] | None = None, holder: str | None = None,
+) -> list[Job]:
+    """Take up to ``limit`` due jobs of a link under one lease, in one statement; a lease
+    that expired (its holder died) is taken over. Returns the jobs in id order.
+
+    ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``: workers beside
+    each other skip the rows another is taking, and each claim is one round trip however
+    many jobs it takes. Every claim counts an attempt, so a job taken again after a crash
+    knows that its effect may exist already."""
     due = or_(
         and_(JobRow.state == JobState.QUEUED.value, JobRow.run_after <= now),
         and_(JobRow.state == JobState.RUNNING.value, JobRow.locked_until < now),
     )
-    query = select(JobRow.id).where(JobRow.link == link, due)
+    query = select(JobRow.id).where(JobRow.link == link, _active(), due)
     if kinds is not None:
         query = query.where(JobRow.kind.in_(list(kinds)))
-    ids = list(
-        session.scalars(query.order_by(JobRow.id).limit(limit).with_for_update(skip_locked=True))
-    )
+    taken = (query.order_by(JobRow.id).limit(limit).with_for_update(skip_locked=True)
+             .scalar_subquery())
+    # PostgreSQL plans ``id IN (subquery)`` as a join over the whole table; ``= ANY(ARRAY(
+    # subquery))`` takes the few ids first and then looks each up by key.
+    chosen = (JobRow.id == any_(func.array(taken))
+              if session.get_bind().dialect.name == "postgresql" else JobRow.id.in_(taken))
+    rows = session.execute(
+        update(JobRow)
+        .where(chosen)
+        .values(state=JobState.RUNNING.value, attempts=JobRow.attempts + 1,
+                locked_by=holder or new_holder(), locked_until=now + lease, updated_at=now)
+        .returning(*JOB_COLUMNS),
+        execution_options={"synchronize_session": False})
+    return sorted((Job(*row) for row in rows), key=lambda job: job.id)
+
+
+def _active() -> ColumnElement[bool]:
+    """Queued or running: stated outright, so the planner sees that the partial index of
+    unfinished jobs (``ix_jobs_unfinished``) holds every row the query can want."""
+    return JobRow.state.in_([JobState.QUEUED.value, JobState.RUNNING.value])
+
+
+def _held(ids: Iterable[int], holder: str) -> ColumnElement[bool]:
+    return and_(JobRow.id.in_(list(ids)), JobRow.locked_by == holder,
+                JobRow.state == JobState.RUNNING.value)
+
+
+def renew(session: Session, ids: Sequence[int], holder: str, now: datetime,
+          lease: timedelta) -> set[int]:
+    """Extend ``holder``'s lease on these jobs in one statement; returns those it still
+    held (the others were taken over after their lease ran out)."""
     if not ids:
-        return []
-    session.execute(
-        update(JobRow)
-        .where(JobRow.id.in_(ids))
-        .values(
-            state=JobState.RUNNING.value,
-            attempts=JobRow.attempts + 1,
-            locked_by=worker_id(),
-            locked_until=now + lease,
-            updated_at=now,
-        )
-    )
-    return list(session.scalars(select(JobRow).where(JobRow.id.in_(ids)).order_by(JobRow.id)))
+        return set()
+    return set(session.scalars(
+        update(JobRow).where(_held(ids, holder))
+        .values(locked_until=now + lease, updated_at=now).returning(JobRow.id),
+        execution_options={"synchronize_session": False}))
 
 
-def heartbeat(session: Session, job_id: int, now: datetime, lease: timedelta) -> bool:
-    """Extend this worker's lease on a job; False when the lease was lost to a reaper."""
-    result = session.execute(
-        update(JobRow)
-        .where(JobRow.id == job_id, JobRow.locked_by == worker_id(),
-               JobRow.state == JobState.RUNNING.value)
-        .values(locked_until=now + lease, updated_at=now)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+def complete(session: Session, ends: Sequence[tuple[int, JobState, str | None]],
+             holder: str, now: datetime) -> set[int]:
+    """End jobs still under ``holder``'s lease: one statement per distinct end (usually
+    one for a whole batch). A job taken over or queued afresh meanwhile (new work under its
+    key) is left as it is. Returns the ids ended."""
+    groups: dict[tuple[JobState, str | None], list[int]] = {}
+    for job_id, state, error in ends:
+        groups.setdefault((state, error), []).append(job_id)
+    ended: set[int] = set()
+    for (state, error), ids in groups.items():
+        ended.update(session.scalars(
+            update(JobRow).where(_held(ids, holder))
+            .values(state=state.value, locked_by=None, locked_until=None, last_error=error,
+                    updated_at=now).returning(JobRow.id),
+            execution_options={"synchronize_session": False}))
+    return ended
 
 
 def finish(session: Session, job_id: int, state: JobState, now: datetime,
@@ -131,24 +191,39 @@ def finish(session: Session, job_id: int, state: JobState, now: datetime,
     )
 
 
+def reap(session: Session, now: datetime) -> int:
+    """Return the jobs of every lease that ran out (its process died or hung) to the queue,
+    on all links; returns how many. Their attempt count stays, so each next try asks the
+    other side first whether the effect exists already. Claims take such jobs over anyway;
+    the reaper makes them visible as queued and due again where no pass is running."""
+    result = session.execute(
+        update(JobRow)
+        .where(_active(), JobRow.state == JobState.RUNNING.value, JobRow.locked_until < now)
+        .values(state=JobState.QUEUED.value, locked_by=None, locked_until=None,
+                run_after=now, updated_at=now),
+        execution_options={"synchronize_session": False})
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def backoff(attempts: int, base: timedelta, cap: timedelta = timedelta(hours=6)) -> timedelta:
     """Exponential backoff across sync passes: base, 2×base, 4×base… up to ``cap``."""
     return min(base * (2 ** max(attempts - 1, 0)), cap)
 
 
-def retry_later(session: Session, job: JobRow, now: datetime, error: str,
-                base: timedelta, max_attempts: int) -> JobState:
-    """Reschedule a failed job, or dead-letter it once it has used all its attempts."""
+def retry_later(session: Session, job: Job, holder: str, now: datetime, error: str,
+                base: timedelta, max_attempts: int) -> JobState | None:
+    """Reschedule a failed job, or dead-letter it once it has used all its attempts; None
+    when ``holder`` lost the job's lease meanwhile (whoever holds it now decides)."""
     if job.attempts >= max_attempts:
-        finish(session, job.id, JobState.DEAD, now, error)
-        return JobState.DEAD
-    session.execute(
+        ended = complete(session, [(job.id, JobState.DEAD, error)], holder, now)
+        return JobState.DEAD if ended else None
+    result = session.execute(
         update(JobRow)
-        .where(JobRow.id == job.id)
+        .where(_held([job.id], holder))
         .values(state=JobState.QUEUED.value, run_after=now + backoff(job.attempts, base),
-                locked_by=None, locked_until=None, last_error=error, updated_at=now)
-    )
-    return JobState.QUEUED
+                locked_by=None, locked_until=None, last_error=error, updated_at=now),
+        execution_options={"synchronize_session": False})
+    return JobState.QUEUED if result.rowcount else None  # type: ignore[attr-defined]
 
 
 def cancel(session: Session, link: str, keys: Sequence[str], now: datetime) -> None:

@@ -30,7 +30,7 @@ from connector.payouts import SKIPPED
 from connector.ports import REDUCTION_CAPABILITY
 from connector.pull import pull_by_cursor
 from connector.store.db import upsert
-from connector.store.schema import ClaimRow, JobRow, LedgerEntryRow, PayoutRow
+from connector.store.schema import ClaimRow, LedgerEntryRow, PayoutRow
 
 KIND = "reduction"
 OWN_PREFIX = "payout:"
@@ -171,7 +171,7 @@ def report_reductions(ctx: LinkContext) -> None:
     worker.run(ctx, KIND, lambda job: _report(ctx, job))
 
 
-def _report(ctx: LinkContext, job: JobRow) -> None:
+def _report(ctx: LinkContext, job: jobs.Job) -> None:
     reduction = ClaimReduction.model_validate(job.payload["reduction"])
     with ctx.tx() as session:
         claim = session.get(ClaimRow, job.payload["claim_id"])

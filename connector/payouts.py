@@ -18,7 +18,7 @@ from connector.errors import ConfigError
 from connector.lifecycle import HistoryLine
 from connector.ports import VOUCHER_CAPABILITY
 from connector.store.db import upsert
-from connector.store.schema import ClaimRow, JobRow, PayoutRow
+from connector.store.schema import ClaimRow, PayoutRow
 
 KIND = "payout"
 RECEIVED, BOOKED, MARKED, SKIPPED = "received", "booked", "marked", "skipped"
@@ -60,7 +60,7 @@ def _load(ctx: LinkContext, agency_id: str) -> tuple[PayoutRow, Payout]:
     return row, payout
 
 
-def _book(ctx: LinkContext, job: JobRow) -> None:
+def _book(ctx: LinkContext, job: jobs.Job) -> None:
     row, payout = _load(ctx, job.payload["payout_id"])
     if row.state == RECEIVED:
         if ctx.settings.booking == "none":
@@ -87,7 +87,7 @@ def _claims_for(ctx: LinkContext, payout: Payout) -> dict[str, ClaimRef]:
                     ClaimRow.link == ctx.link, ClaimRow.invoice_id.in_(references)))}
 
 
-def _book_voucher(ctx: LinkContext, job: JobRow, row: PayoutRow, payout: Payout) -> None:
+def _book_voucher(ctx: LinkContext, job: jobs.Job, row: PayoutRow, payout: Payout) -> None:
     kind = VoucherKind(ctx.settings.booking)
     booking = payout_booking(payout, _claims_for(ctx, payout), ctx.settings.accounts, kind)
     voucher = booking.voucher
@@ -117,7 +117,7 @@ def _book_voucher(ctx: LinkContext, job: JobRow, row: PayoutRow, payout: Payout)
     _notify(ctx, payout, receipt.kind.value, receipt.id)
 
 
-def _skip(ctx: LinkContext, job: JobRow, row: PayoutRow) -> None:
+def _skip(ctx: LinkContext, job: jobs.Job, row: PayoutRow) -> None:
     """``booking = "none"``: the payout is listed, not booked, and not marked at the agency."""
     with ctx.tx() as session:
         session.execute(update(PayoutRow).where(PayoutRow.id == row.id).values(state=SKIPPED))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connector import item_errors
-from connector.context import LinkContext
+from connector.context import LinkContext, PassStart
 from connector.domain import Company, Customer, Invoice, ReminderLetter
 from connector.ports import Page
 from connector.rules import invoice_problem, is_open_claim
@@ -35,11 +35,6 @@ class Touched:
 
     customers: set[str] = field(default_factory=set)
     invoices: set[str] = field(default_factory=set)
-
-
-def get_cursor(session: Session, link: str, resource: str) -> datetime | None:
-    row = session.get(CursorRow, (link, resource))
-    return row.value if row else None
 
 
 def set_cursor(session: Session, link: str, resource: str, value: datetime,
@@ -98,11 +93,16 @@ def pull_by_cursor(
     the last read began, whichever is earlier — a burst of changes at the cursor is not read
     again on every pass, only what could have been missed.
     """
-    with ctx.tx() as session:
-        row = session.get(CursorRow, (ctx.link, resource))
-        errors_open = item_errors.any_open(session, ctx.link, resource)
-    cursor = row.value if row else None
-    since = min(cursor, row.updated_at - ctx.settings.cursor_overlap) if row and cursor else None
+    if ctx.known is not None:
+        cursor, read_at = ctx.known.cursors.get(resource, (None, None))
+        errors_open = resource in ctx.known.errors_open
+    else:
+        with ctx.tx() as session:
+            row = session.get(CursorRow, (ctx.link, resource))
+            errors_open = item_errors.any_open(session, ctx.link, resource)
+        cursor, read_at = (row.value, row.updated_at) if row else (None, None)
+    overlap = ctx.settings.cursor_overlap
+    since = min(cursor, read_at - overlap) if cursor and read_at else None
     started = ctx.now()
     newest = cursor
     report = ctx.report
@@ -121,15 +121,31 @@ def pull_by_cursor(
         for item in page.items:
             changed: datetime = item.changed_at  # type: ignore[attr-defined]
             newest = changed if newest is None or changed > newest else newest
-    if newest is not None:
+    # Nothing new, and the cursor already lies before the overlap of the last read: moving
+    # the read time on would not change where the next read starts, so nothing is written.
+    if newest is not None and not (newest == cursor and read_at and cursor <= read_at - overlap):
         with ctx.tx() as session:
             set_cursor(session, ctx.link, resource, newest, started)
+        if ctx.known is not None:
+            ctx.known.cursors[resource] = (newest, started)
 
 
-def pull_company(ctx: LinkContext) -> Company:
+def pass_start(session: Session, link: str) -> PassStart:
+    """The link's company, cursors and resources with open item errors, read at once."""
+    return PassStart(
+        company=stored_company(session, link),
+        cursors={row.resource: (row.value, row.updated_at) for row in session.scalars(
+            select(CursorRow).where(CursorRow.link == link))},
+        errors_open=item_errors.open_resources(session, link))
+
+
+def pull_company(ctx: LinkContext, stored: Company | None = None) -> Company:
     """The ERP's company with the link's collection settings over it, as the rules see it;
-    stored so that a change of either makes the next pass look at every invoice again."""
+    stored (only when it changed) so that a change of either makes the next pass look at
+    every invoice again."""
     company = ctx.settings.collection.applied_to(ctx.erp.company())
+    if stored is not None and company == stored:
+        return company
     with ctx.tx() as session:
         upsert(session, CompanyRow,
                [{"link": ctx.link, "data": company.model_dump(mode="json"),

@@ -74,7 +74,7 @@ def schedule(ctx: LinkContext) -> None:
     cutoff = now - ctx.settings.grace
     after = 0
     while True:
-        with ctx.tx() as session:
+        with ctx.statement() as session:
             page = list(session.execute(
                 select(ClaimRow, InvoiceRow)
                 .join(InvoiceRow, (InvoiceRow.link == ClaimRow.link)
@@ -157,7 +157,7 @@ def run_transfers(ctx: LinkContext) -> None:
                lambda job, reason, state: _failed(ctx, job, reason, state))
 
 
-def _transfer(ctx: LinkContext, job: JobRow) -> None:
+def _transfer(ctx: LinkContext, job: jobs.Job) -> None:
     now = ctx.now()
     claim_id = job.payload["claim_id"]
     request = CaseRequest.model_validate(job.payload["request"])
@@ -218,7 +218,7 @@ def _transfer(ctx: LinkContext, job: JobRow) -> None:
     ctx.report.transferred.append(view(claim))
 
 
-def _rejected(ctx: LinkContext, job: JobRow, claim: ClaimRow, exc: CaseRejected) -> None:
+def _rejected(ctx: LinkContext, job: jobs.Job, claim: ClaimRow, exc: CaseRejected) -> None:
     """The agency refused: the claim goes back to Approved with the agency's reason (R7)."""
     now = ctx.now()
     found = [Obstacle("agency_rejected", f"the agency rejected the case: {exc.reason}",
@@ -231,7 +231,7 @@ def _rejected(ctx: LinkContext, job: JobRow, claim: ClaimRow, exc: CaseRejected)
     ctx.report.blocked.append({**view(claim), "obstacles": found})
 
 
-def _failed(ctx: LinkContext, job: JobRow, reason: str, state: jobs.JobState) -> None:
+def _failed(ctx: LinkContext, job: jobs.Job, reason: str, state: jobs.JobState) -> None:
     """Unknown whether the agency got it: the claim stays uncancellable (R6) and shows that
     its transfer failed, with what happens next or the command that retries it."""
     now = ctx.now()

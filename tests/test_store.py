@@ -6,10 +6,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
+from connector.store import db
 from connector.store.db import Store, upsert
 from connector.store.schema import Base, ClaimRow, CursorRow
 
@@ -87,3 +89,33 @@ def test_planner_statistics_are_refreshed_on_postgresql(pg_store: Store) -> None
             "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL "
             "AND schemaname = current_schema()")))
     assert {"customers", "invoices", "letters", "claims"} <= analyzed
+
+
+def test_a_connection_in_use_is_not_pinged_and_one_that_rested_is(
+        pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = pg_store
+    pings: list[object] = []
+    ping = store.engine.dialect.do_ping
+    monkeypatch.setattr(store.engine.dialect, "do_ping",
+                        lambda conn: pings.append(conn) or ping(conn))
+    for _ in range(3):
+        with store.session() as s:
+            s.execute(text("SELECT 1"))
+    assert pings == []  # busy: a ping per transaction would be a round trip each
+    monkeypatch.setattr(db, "PING_IDLE", 0.0)
+    with store.session() as s:
+        s.execute(text("SELECT 1"))
+    assert len(pings) == 1
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced(
+        pg_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pg_store.session() as s:
+        pid = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = create_engine(pg_store.url)
+    with admin.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    monkeypatch.setattr(db, "PING_IDLE", 0.0)
+    with pg_store.session() as s:
+        assert s.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid

@@ -1,8 +1,7 @@
-"""For comparison only: dlt loading the same invoice rows (rows/s). Optional; not a dependency.
+"""For comparison only: dlt loading the same invoice rows (rows/s), from the ``bench`` extra.
 
-    python3 -m venv /tmp/benchenv && /tmp/benchenv/bin/pip install "dlt[duckdb,postgres]"
     .venv/bin/python bench/compare/export_invoices.py --open 100000     # the rows, as JSONL
-    /tmp/benchenv/bin/python bench/compare/dlt_load.py [--rows FILE] [--dest duckdb|postgres|both]
+    .venv/bin/python bench/compare/dlt_load.py [--rows FILE] [--dest duckdb|postgres|both]
 
 Loads the invoices the mock ERP serves for the big-company world (one JSON object per
 line) with a dlt resource (primary key ``id``), timing extract, normalize and load
@@ -65,7 +64,8 @@ def run(rows: list[dict[str, Any]], dest: str, disposition: str, tmp: Path,
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=Path, default=Path("/tmp/bench-invoices.jsonl"))
+    parser.add_argument("--rows", type=Path,
+                        default=Path(tempfile.gettempdir()) / "connector-bench-invoices.jsonl")
     parser.add_argument("--dest", choices=("duckdb", "postgres", "both"), default="both")
     parser.add_argument("--format", dest="fmt", choices=("insert_values", "parquet", "jsonl",
                                                          "csv"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -25,7 +26,8 @@ from connector_adapters.mock.erp import MockErp
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--open", type=int, default=100_000)
-    parser.add_argument("--out", type=Path, default=Path("/tmp/bench-invoices.jsonl"))
+    parser.add_argument("--out", type=Path,
+                        default=Path(tempfile.gettempdir()) / "connector-bench-invoices.jsonl")
     args = parser.parse_args()
     world, info = build_world(args.open)
     n = 0

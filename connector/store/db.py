@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -12,9 +14,9 @@ from typing import Any, cast
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.util import CommandError
-from sqlalchemy import ColumnElement, Connection, Engine, Table, create_engine, event, text
+from sqlalchemy import ColumnElement, Connection, Dialect, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.errors import ConfigError
@@ -62,7 +64,10 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url)
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url)
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
+        return engine
     except ImportError as exc:
         raise ConfigError(f"the database driver {exc.name or ''} for the store URL is not "
                           "installed (for PostgreSQL: pip install "
@@ -70,6 +75,26 @@ def make_engine(url: str) -> Engine:
     except ArgumentError as exc:
         raise ConfigError(f"the store URL is not usable: {str(exc).splitlines()[0]}"
                           ) from None
+
+
+PING_IDLE = 5.0
+"""Seconds a pooled connection may rest before it is checked on its next use."""
+
+
+def _note_checkin(_dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Dialect, dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Check a connection that rested (the server may have closed it meanwhile) before it is
+    used; one that was in use a moment ago is not checked: a ping on every transaction
+    would add a round trip to each. A dead connection is replaced by the pool."""
+    if time.monotonic() - record.info.get("idle_since", time.monotonic()) < PING_IDLE:
+        return
+    try:
+        dialect.do_ping(dbapi_conn)
+    except Exception as exc:
+        raise DisconnectionError("pooled connection is gone; reconnecting") from exc
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -114,6 +139,8 @@ class Store:
         self.engine = make_engine(url)
         migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._single = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                    expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -123,6 +150,14 @@ class Store:
     def session(self) -> Iterator[Session]:
         """A unit of work: committed on success, rolled back on any error."""
         with self._sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def statement(self) -> Iterator[Session]:
+        """A session whose statements each stand on their own (autocommit): reads, and
+        writes atomic by themselves. Each is one round trip instead of three (begin,
+        statement, commit)."""
+        with self._single() as session:
             yield session
 
     def dispose(self) -> None:

@@ -1,0 +1,92 @@
+"""What a pass costs when nothing changed: a bureau runs thousands of links, mostly idle.
+
+Counts, not times (timing goals live in bench/): one call per resource to each side, and a
+handful of statements with no transaction, because the pass reads its cursors and open
+errors once, writes a cursor only when that changes where the next read starts, and claims
+jobs in statements that stand on their own.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from connector import actions
+from connector.store.db import Store
+from tests.support import Harness, new_world
+
+ERP_READS = ("company", "customers", "invoices", "letters", "ledger")
+AGENCY_READS = ("changes", "payouts")
+
+
+def count_calls(target: Any, names: tuple[str, ...], calls: Counter[str]) -> None:
+    for name in names:
+        method = getattr(target, name)
+
+        def counted(*args: Any, _name: str = name, _method: Callable[..., Any] = method,
+                    **kwargs: Any) -> Any:
+            calls[_name] += 1
+            return _method(*args, **kwargs)
+
+        setattr(target, name, counted)
+
+
+class Meter:
+    def __init__(self, store: Store) -> None:
+        self.statements: list[str] = []
+        self.transactions = 0
+        sa.event.listen(store.engine, "before_cursor_execute", self._statement)
+        sa.event.listen(store.engine, "begin", self._begin)
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(" ".join(statement.split())[:60])
+
+    def _begin(self, conn: sa.Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            self.transactions += 1
+
+
+def busy_link(store: Store) -> Harness:
+    h = Harness(store, new_world())
+    h.customer("10")
+    for _ in range(5):
+        h.invoice(due_in_days=-5)
+    h.sync()
+    actions.approve(h.ctx(), None)
+    h.advance(hours=2)
+    h.sync()  # transferred: cases open at the agency, their status written back
+    h.advance(hours=1)
+    h.sync()
+    return h
+
+
+def test_an_idle_pass_reads_each_resource_once_in_a_few_statements(store: Store) -> None:
+    h = busy_link(store)
+    assert {c["list"] for c in h.claims()} == {"open"}
+    calls: Counter[str] = Counter()
+    count_calls(h.erp, ERP_READS, calls)
+    count_calls(h.agency, AGENCY_READS, calls)
+    meter = Meter(store)
+    h.advance(hours=1)
+    report = h.sync()
+    assert report.ok and not report.pulled
+    assert calls == dict.fromkeys(ERP_READS + AGENCY_READS, 1)
+    assert meter.transactions <= 5, meter.statements
+    assert len(meter.statements) <= 15, meter.statements
+    assert not [s for s in meter.statements if s.startswith(("INSERT", "DELETE"))]
+
+
+def test_an_idle_pass_still_sees_a_change_made_while_it_was_idle(store: Store) -> None:
+    """Writing no cursor while idle must not move where the next read starts."""
+    h = busy_link(store)
+    for _ in range(3):
+        h.advance(hours=1)
+        h.sync()
+    h.advance(minutes=1)
+    h.world.pay(h.claims()[0]["invoice_no"], "100.00")
+    h.advance(minutes=1)
+    report = h.sync()
+    assert report.pulled["invoices"] == 1

@@ -18,8 +18,7 @@ from connector.domain import CaseStatus, CaseUpdate, ClaimList, ClaimState, Outc
 from connector.lifecycle import HistoryLine
 from connector.ports import Capability
 from connector.pull import pull_by_cursor
-from connector.store.db import upsert
-from connector.store.schema import ClaimEventRow, ClaimRow, JobRow
+from connector.store.schema import ClaimRow
 
 STATUS_KIND = "status"
 IN_FLIGHT = (ClaimState.TRANSFERRING.value, ClaimState.TRANSFER_FAILED.value)

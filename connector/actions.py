@@ -26,7 +26,7 @@ from connector.transfer import job_key
 
 
 @dataclass
-class Outcome:
+class ActionResult:
     """Which claims an action moved, and why it refused the others."""
 
     done: list[int] = field(default_factory=list)
@@ -50,7 +50,7 @@ def _claims(session: Session, link: str, ids: Sequence[int]) -> dict[int, ClaimR
 
 
 def _pick(session: Session, ctx: LinkContext, ids: Sequence[int], allowed: ClaimState,
-          verb: str, outcome: Outcome) -> list[ClaimRow]:
+          verb: str, outcome: ActionResult) -> list[ClaimRow]:
     found = _claims(session, ctx.link, ids)
     chosen = []
     for claim_id in ids:
@@ -74,9 +74,9 @@ def _move_each(ctx: LinkContext, session: Session, claims: Sequence[ClaimRow],
         for claim in claims], target, now, source="user")
 
 
-def approve(ctx: LinkContext, ids: Sequence[int] | None) -> Outcome:
+def approve(ctx: LinkContext, ids: Sequence[int] | None) -> ActionResult:
     """R3: approve the drafts named, or every draft when ``ids`` is None."""
-    outcome = Outcome()
+    outcome = ActionResult()
     now = ctx.now()
     with ctx.tx() as session:
         if ids is None:
@@ -92,9 +92,9 @@ def approve(ctx: LinkContext, ids: Sequence[int] | None) -> Outcome:
     return outcome
 
 
-def hold(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
+def hold(ctx: LinkContext, ids: Sequence[int]) -> ActionResult:
     """R4: keep drafts out of collection; they stay held across syncs until restored."""
-    outcome = Outcome()
+    outcome = ActionResult()
     with ctx.tx() as session:
         chosen = _pick(session, ctx, ids, ClaimState.DRAFT, "held back", outcome)
         moved = ctx.claims.move(session, chosen, ClaimState.HELD, ctx.now(),
@@ -104,9 +104,9 @@ def hold(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
     return outcome
 
 
-def restore(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
+def restore(ctx: LinkContext, ids: Sequence[int]) -> ActionResult:
     """R4: put held-back claims back in Draft."""
-    outcome = Outcome()
+    outcome = ActionResult()
     with ctx.tx() as session:
         chosen = _pick(session, ctx, ids, ClaimState.HELD, "restored", outcome)
         moved = _move_each(ctx, session, chosen, ClaimState.DRAFT, ctx.now(),
@@ -115,9 +115,9 @@ def restore(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
     return outcome
 
 
-def cancel(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
+def cancel(ctx: LinkContext, ids: Sequence[int]) -> ActionResult:
     """R5: stop an approved claim inside its grace window; R6: refused once it has gone."""
-    outcome = Outcome()
+    outcome = ActionResult()
     now = ctx.now()
     with ctx.tx() as session:
         found = _claims(session, ctx.link, ids)
@@ -151,9 +151,9 @@ def cancel(ctx: LinkContext, ids: Sequence[int]) -> Outcome:
     return outcome
 
 
-def collect(ctx: LinkContext, invoice_nos: Sequence[str]) -> Outcome:
+def collect(ctx: LinkContext, invoice_nos: Sequence[str]) -> ActionResult:
     """R10: send invoices whose reminder flow waits (next action none/wait) to collection now."""
-    outcome = Outcome()
+    outcome = ActionResult()
     now = ctx.now()
     with ctx.tx() as session:
         rows = {r.invoice_no: r for r in session.scalars(select(InvoiceRow).where(
@@ -224,13 +224,13 @@ AGENCY_ACTIONS = {
 }
 
 
-def at_agency(ctx: LinkContext, action: str, ids: Sequence[int]) -> Outcome:
+def at_agency(ctx: LinkContext, action: str, ids: Sequence[int]) -> ActionResult:
     """R6: pause, resume or withdraw Open cases through the agency's API, where it can.
 
     Where the agency's API cannot, every claim is refused with where to do it instead.
     """
     capability, done_word = AGENCY_ACTIONS[action]
-    outcome = Outcome()
+    outcome = ActionResult()
     if capability not in ctx.agency.capabilities:
         reason = (f"the agency's API cannot {action} a case; {action} it at "
                   f"{ctx.agency.portal} (R6)")

@@ -51,8 +51,6 @@ class Booking:
     """Principal booked per claim id."""
     reversed: Mapping[int, Decimal]
     """Write-off reversed per claim id."""
-    unmatched: Decimal
-    """Principal whose claim the store does not know; booked to customers, unmatched."""
 
 
 def voucher_reference(payout_id: str) -> str:
@@ -66,7 +64,6 @@ def payout_booking(payout: Payout, claims: Mapping[str, ClaimRef], accounts: Acc
     lines = [VoucherLine(account=accounts.bank, amount=payout.net,
                          description=f"Payout {payout.id} from the agency")]
     principal: dict[int, Decimal] = {}
-    unmatched = Decimal(0)
     for line in payout.lines:
         claim = claims.get(line.reference or "")
         if line.kind is PayoutLineKind.PRINCIPAL:
@@ -75,10 +72,8 @@ def payout_booking(payout: Payout, claims: Mapping[str, ClaimRef], accounts: Acc
                 customer_no=claim.customer_no if claim else None,
                 invoice_no=claim.invoice_no if claim else None,
                 description=line.description or "Principal collected"))
-            if claim:
+            if claim:  # else booked to the customer ledger without a customer or invoice
                 principal[claim.claim_id] = principal.get(claim.claim_id, Decimal(0)) + line.amount
-            else:
-                unmatched += line.amount
         elif line.kind in (PayoutLineKind.INTEREST, PayoutLineKind.FEE):
             income = accounts.interest if line.kind is PayoutLineKind.INTEREST else accounts.fees
             account = income if line.amount >= 0 else accounts.collection_cost
@@ -110,4 +105,4 @@ def payout_booking(payout: Payout, claims: Mapping[str, ClaimRef], accounts: Acc
                       flagged=bool(reversed_))
     if voucher.balance != 0:
         raise ValueError(f"payout {payout.id} does not balance: off by {voucher.balance}")
-    return Booking(voucher, principal, reversed_, unmatched)
+    return Booking(voucher, principal, reversed_)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from connector import events
 from connector.clock import Clock, local_date
 from connector.config import LinkSettings
-from connector.domain import Company
+from connector.domain import DEFAULT_TIMEZONE, Company
 from connector.lifecycle import Lifecycle
 from connector.ports import AgencyAdapter, ErpAdapter
 from connector.report import SyncReport
@@ -72,7 +72,7 @@ class LinkContext:
     @property
     def zone(self) -> str:
         """The company's time zone, the one its users and R1's calendar days go by."""
-        return self.company.timezone if self.company else "Europe/Oslo"
+        return self.company.timezone if self.company else DEFAULT_TIMEZONE
 
     def today(self) -> date:
         """Today in the company's zone: the day R1's calendar days count in."""

@@ -72,11 +72,15 @@ class DunningSetup(Model):
         return self.dunning_letter or self.collection_notice
 
 
+DEFAULT_TIMEZONE = "Europe/Oslo"
+"""The zone of a company whose ERP names none, and of a link whose company is not read yet."""
+
+
 class Company(Model):
     """The ERP client a link serves: its clock zone and collection settings (R1, R2)."""
 
     name: str
-    timezone: str = "Europe/Oslo"
+    timezone: str = DEFAULT_TIMEZONE
     dunning: DunningSetup | None = None
     """None: the ERP's API does not say (PowerOffice Go's does not); the link's
     ``collection`` settings apply."""

@@ -11,6 +11,8 @@ the subclass ``Test…`` so pytest collects it, and give it the fixtures it need
   ``case_request``, a ``CaseRequest`` that agency accepts now (against a sandbox that keeps
   its cases, give it a new reference and invoice number each time).
 
+Or let the connector's pytest plugin (``connector.pytest_plugin``) collect them: one line,
+``connector_contract = ["erp", "agency"]``, in the project's pytest configuration.
 Tests of a capability the adapter does not declare check that it says so (``Unsupported``)
 or are skipped. ``docs/plugins.md`` ("Testing your adapter") has a complete example.
 This module imports pytest: import it from tests only.
@@ -36,6 +38,7 @@ from connector.domain import (
     Company,
     Customer,
     Invoice,
+    InvoiceKind,
     LedgerEntry,
     LedgerKind,
     Payout,
@@ -43,6 +46,7 @@ from connector.domain import (
     Voucher,
     VoucherKind,
     VoucherLine,
+    VoucherReceipt,
 )
 from connector.errors import CaseRejected, ConnectorError, Unsupported
 from connector.ports import (
@@ -66,6 +70,14 @@ ERP_STREAMS: dict[str, type[BaseModel]] = {
 """The ERP's cursor reads, each a method ``name(changed_since)`` yielding pages of a model."""
 CASE_ACTIONS = {"pause": Capability.PAUSE, "resume": Capability.RESUME,
                 "withdraw": Capability.WITHDRAW}
+
+PAYOUT_MARK = (
+    "payout mark (echo prevention): a ledger payment booked from an agency payout must "
+    "carry the payout voucher's reference {reference!r} as its external_reference; {found}. "
+    "Without the mark the connector takes the agency's own payout for a payment the debtor "
+    "made to the creditor and reports it back to the agency as a direct payment "
+    "(docs/plugins.md, \"The payout mark\")")
+"""The rule ``test_payout_payment_carries_the_payout_mark`` checks, as its failure says it."""
 
 
 def _is_aware(moment: datetime) -> bool:
@@ -109,12 +121,16 @@ class AdapterContract:
 class ErpAdapterContract(AdapterContract):
     """The ``ErpAdapter`` contract. Needs an ``erp_adapter`` fixture (see the module doc).
 
-    Override ``unknown_customer_number`` if the ERP has that customer, and ``voucher`` if
-    the ERP refuses the default one (its accounts, say).
+    Override ``unknown_customer_number`` if the ERP has that customer, ``voucher`` and
+    ``payout_voucher`` (or the two account numbers) if the ERP refuses the defaults, and
+    ``approve_proposal`` to check the payout mark on bookkeeping proposals too.
     """
 
     unknown_customer_number: ClassVar[str] = "999999999"
     """A customer number the ERP does not have."""
+    customer_ledger_account: ClassVar[str] = "1500"
+    """Where the principal of a payout is credited (NS 4102 1500, the connector's default)."""
+    bank_account: ClassVar[str] = "1920"
 
     def voucher(self, reference: str, kind: VoucherKind) -> Voucher:
         """A small balanced voucher the ERP accepts: a bank charge of 1.00 (NS 4102 accounts
@@ -123,6 +139,21 @@ class ErpAdapterContract(AdapterContract):
                        description="Connector conformance test", lines=[
                            VoucherLine(account="7770", amount=Decimal("1.00")),
                            VoucherLine(account="1920", amount=Decimal("-1.00"))])
+
+    def payout_voucher(self, reference: str, kind: VoucherKind, invoice: Invoice) -> Voucher:
+        """What the connector books for a payout of 1.00 collected on ``invoice``: the bank
+        debited, the invoice credited on the customer ledger."""
+        return Voucher(reference=reference, kind=kind, date=datetime.now(UTC).date(),
+                       description="Connector conformance test: payout", lines=[
+                           VoucherLine(account=self.bank_account, amount=Decimal("1.00")),
+                           VoucherLine(account=self.customer_ledger_account,
+                                       amount=Decimal("-1.00"), customer_no=invoice.customer_no,
+                                       invoice_no=invoice.invoice_no)])
+
+    def approve_proposal(self, erp_adapter: ErpAdapter, receipt: VoucherReceipt) -> None:
+        """Post a proposal as the ERP's accountant would; the port has no way to. Override
+        it with your sandbox's way, or the proposal case of the payout mark is skipped."""
+        pytest.skip("override approve_proposal to post a bookkeeping proposal in your ERP")
 
     def test_is_an_erp_adapter(self, erp_adapter: ErpAdapter) -> None:
         assert isinstance(erp_adapter, ErpAdapter), (
@@ -196,6 +227,33 @@ class ErpAdapterContract(AdapterContract):
         with pytest.raises(ConnectorError):
             erp_adapter.post_voucher(voucher)
         assert erp_adapter.find_voucher(voucher.reference) == first
+
+    @pytest.mark.parametrize("kind", BOOKS)
+    def test_payout_payment_carries_the_payout_mark(
+            self, erp_adapter: ErpAdapter, kind: VoucherKind) -> None:
+        """Echo prevention: the payment a payout voucher puts on the ledger carries the
+        voucher's reference (``payout:<id>``), which is how the engine tells the agency's
+        own payouts from the debtor's direct payments (see ``PAYOUT_MARK``)."""
+        self._books(erp_adapter, kind)
+        invoice = next((i for i in self._read(erp_adapter, "invoices", None)
+                        if i.kind is InvoiceKind.INVOICE and i.balance >= Decimal("1.00")
+                        and not i.deleted), None)
+        if invoice is None:
+            pytest.skip("erp_adapter has no open invoice to book a payout against")
+        seen = {e.id for e in self._read(erp_adapter, "ledger", None)}
+        reference = self.reference("payout")
+        receipt = erp_adapter.post_voucher(self.payout_voucher(reference, kind, invoice))
+        if kind is VoucherKind.PROPOSAL:
+            self.approve_proposal(erp_adapter, receipt)
+        payments = [e for e in self._read(erp_adapter, "ledger", None)
+                    if e.id not in seen and e.invoice_id == invoice.id
+                    and e.kind is LedgerKind.PAYMENT]
+        assert payments, (f"the payout voucher {reference!r} put no payment on the ledger of "
+                          f"invoice {invoice.invoice_no}: ledger() must show it")
+        unmarked = [f"{e.id} (external_reference={e.external_reference!r})"
+                    for e in payments if e.external_reference != reference]
+        assert not unmarked, PAYOUT_MARK.format(
+            reference=reference, found=f"ledger() shows {', '.join(unmarked)}")
 
     @staticmethod
     def _read(erp: ErpAdapter, stream: str, since: datetime | None) -> list[Any]:

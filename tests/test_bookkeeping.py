@@ -73,7 +73,10 @@ def test_reversal_never_exceeds_what_was_written_off() -> None:
 def test_unknown_reference_is_booked_unmatched() -> None:
     booking = payout_booking(payout(line(PayoutLineKind.PRINCIPAL, "50.00", "stranger")),
                              CLAIM, A, VoucherKind.POSTED)
-    assert booking.unmatched == Decimal("50.00") and booking.principal == {}
+    assert booking.principal == {} and booking.reversed == {}
+    [unmatched] = [ln for ln in booking.voucher.lines if ln.account == A.customers]
+    assert (unmatched.amount, unmatched.customer_no, unmatched.invoice_no) == (
+        Decimal("-50.00"), None, None)
     assert booking.voucher.balance == 0
 
 

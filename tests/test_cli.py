@@ -713,19 +713,19 @@ def test_a_secret_in_adapter_settings_never_shows(
         capsys: pytest.CaptureFixture[str]) -> None:
     """The mock adapters refuse settings they do not know; the refusal names the key only.
 
-    Commands that never build the adapters (errors, jobs, mock…) run, and neither their
+    Commands that never build the adapters (cases, errors, jobs, mock…) run, and neither their
     output nor anything written under the state directory holds the value."""
     cfg = write_config(tmp_path / "c.toml", tmp_path / "state",
                        erp_extra=f'api_token = "{SECRET}"\n')
     outputs: list[str] = []
     for args in (["mock", "load", str(SMALL)], ["mock", "show", "--json"],
                  ["mock", "advance", "1h"], ["errors", "--json"], ["jobs", "--json"],
-                 ["adapters"], ["-vv", "jobs"]):
+                 ["cases"], ["adapters"], ["-vv", "jobs"]):
         result = run(cfg, *args)
         outputs.append(result.output)
 
-    for args in (["sync"], ["sync", "--dry-run", "--json"], ["cases"], ["case", "1"],
-                 ["approve", "--all"], ["collect", "20007"], ["-vv", "sync"]):
+    for args in (["sync"], ["sync", "--dry-run", "--json"], ["approve", "--all"],
+                 ["collect", "20007"], ["-vv", "sync"]):
         error = fails(cfg, *args)
         assert isinstance(error, ConfigError)
         assert str(error) == ("mock erp settings: unknown api_token "

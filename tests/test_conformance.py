@@ -21,7 +21,7 @@ from connector.domain import (
     VoucherKind,
     VoucherReceipt,
 )
-from connector.ports import AdapterContext, Page
+from connector.ports import AdapterContext, ErpAdapter, Page
 from connector.registry import Side, load_registry
 from connector.testing import AgencyAdapterContract, ErpAdapterContract
 from connector.transfer import case_request
@@ -71,6 +71,10 @@ class TestMockErp(ErpAdapterContract):
         erp = build("erp", tmp_path, page_size=2)  # several pages per read
         yield erp
         erp.close()
+
+    def approve_proposal(self, erp_adapter: ErpAdapter, receipt: VoucherReceipt) -> None:
+        assert isinstance(erp_adapter, MockErp)
+        erp_adapter.world.approve_proposal(receipt.id)
 
 
 class TestMockAgency(AgencyAdapterContract):

@@ -8,21 +8,23 @@ skipped, so the other commands still work.
 
 from __future__ import annotations
 
+import typer
+
 from connector.cli import actions, lists, ops, sync
 from connector.cli.root import app, main
 from connector.registry import first_line, plugin_manager, warn_once
 
-__all__ = ["actions", "app", "lists", "main", "ops", "sync"]
+__all__ = ["actions", "add_plugin_commands", "app", "lists", "main", "ops", "sync"]
 
 
-def add_plugin_commands() -> None:
+def add_plugin_commands(to: typer.Typer) -> None:
     pm = plugin_manager()
     for impl in pm.hook.connector_register_commands.get_hookimpls():
         try:
-            impl.function(app=app)
+            impl.function(app=to)
         except Exception as exc:
             warn_once(f"plugin {impl.plugin_name!r} is skipped: its commands failed to "
                       f"register: {first_line(exc)}")
 
 
-add_plugin_commands()
+add_plugin_commands(app)

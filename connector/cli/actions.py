@@ -14,7 +14,7 @@ from connector.errors import ConnectorError
 from connector.plain import plain
 
 
-def report_outcome(outcome: actions.Outcome, verb: str, as_json: bool = False) -> None:
+def report_result(outcome: actions.ActionResult, verb: str, as_json: bool = False) -> None:
     if as_json:
         print_json({"done": outcome.done, "refused": outcome.refused})
     else:
@@ -41,28 +41,28 @@ def approve(
     if not ids and not all_:
         raise ConnectorError("name claim ids to approve, or pass --all")
     with link_context(link) as ctx:
-        report_outcome(actions.approve(ctx, None if all_ else ids or []), "approved", as_json)
+        report_result(actions.approve(ctx, None if all_ else ids or []), "approved", as_json)
 
 
 @app.command()
 def hold(ids: IdsArg, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
     """Hold drafts back from collection (R4); they stay held until restored."""
     with link_context(link) as ctx:
-        report_outcome(actions.hold(ctx, ids), "held back", as_json)
+        report_result(actions.hold(ctx, ids), "held back", as_json)
 
 
 @app.command()
 def restore(ids: IdsArg, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
     """Put held-back claims back in Draft (R4)."""
     with link_context(link) as ctx:
-        report_outcome(actions.restore(ctx, ids), "restored", as_json)
+        report_result(actions.restore(ctx, ids), "restored", as_json)
 
 
 @app.command()
 def cancel(ids: IdsArg, link: LinkOpt = None, as_json: JsonOpt = False) -> None:
     """Stop approved claims inside their grace window (R5); refused once transferred (R6)."""
     with link_context(link) as ctx:
-        report_outcome(actions.cancel(ctx, ids), "cancelled", as_json)
+        report_result(actions.cancel(ctx, ids), "cancelled", as_json)
 
 
 @app.command()
@@ -72,12 +72,12 @@ def collect(
 ) -> None:
     """Send invoices from the reminder flow to collection now (R10)."""
     with link_context(link) as ctx:
-        report_outcome(actions.collect(ctx, invoice_nos), "entered", as_json)
+        report_result(actions.collect(ctx, invoice_nos), "entered", as_json)
 
 
 def _at_agency(action: str, ids: list[int], link: str | None, as_json: bool) -> None:
     with link_context(link) as ctx:
-        report_outcome(actions.at_agency(ctx, action, ids), actions.AGENCY_ACTIONS[action][1],
+        report_result(actions.at_agency(ctx, action, ids), actions.AGENCY_ACTIONS[action][1],
                        as_json)
 
 

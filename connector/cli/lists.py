@@ -1,4 +1,5 @@
-"""The listings: claims (``cases``, ``case``), ``payouts``, ``errors`` and ``jobs``."""
+"""The listings: claims (``cases``, ``case``), ``payouts``, ``errors`` and ``jobs``, each read
+through ``connector.queries``."""
 
 from __future__ import annotations
 
@@ -6,20 +7,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from connector import transfer
-from connector.agency_pull import claim_view_with_agency
-from connector.claims import history, view
+from connector import queries
 from connector.cli.output import Column, out, print_json, render_table
-from connector.cli.root import JsonOpt, LinkOpt, app, checked_ids, link_context, runtime
-from connector.context import LinkContext
+from connector.cli.root import JsonOpt, LinkOpt, app, checked_ids, runtime
 from connector.domain import ClaimList
 from connector.errors import ConnectorError
-from connector.item_errors import open_errors
 from connector.jobs import JobState
 from connector.plain import plain
-from connector.store.schema import ClaimRow, JobRow, PayoutRow
 
 LIST_ORDER = [ClaimList.DRAFT, ClaimList.APPROVED, ClaimList.OPEN, ClaimList.ARCHIVED]
 
@@ -33,17 +28,6 @@ def claims_table(rows: list[dict[str, Any]], title: str) -> Table:
     return render_table(title, rows, CLAIM_COLUMNS, right=("id", "amount"))
 
 
-def fetch_claims(ctx: LinkContext, lists: list[ClaimList]) -> list[dict[str, Any]]:
-    """The claims of ``lists``; one whose transfer failed carries its job and the command
-    that retries it (``transfer``)."""
-    with ctx.tx() as session:
-        rows = list(session.scalars(select(ClaimRow).where(
-            ClaimRow.link == ctx.link, ClaimRow.list_name.in_([x.value for x in lists]))
-            .order_by(ClaimRow.id)))
-        failed = transfer.failures(session, ctx.link, rows)
-        return [{**view(r), "transfer": failed.get(r.id)} for r in rows]
-
-
 @app.command()
 def cases(
     list_name: Annotated[ClaimList | None, typer.Option(
@@ -54,10 +38,7 @@ def cases(
     """List claims: Draft, Approved, Open and Archived, or the one list asked for."""
     rt = runtime()
     lists = [list_name] if list_name else LIST_ORDER
-    rows: list[dict[str, Any]] = []
-    for name in rt.link_names(link):
-        with rt.link(name) as ctx:
-            rows.extend(fetch_claims(ctx, lists))
+    rows = [row for name in rt.link_names(link) for row in queries.claims(rt.store, name, lists)]
     if as_json:
         print_json(rows)
         return
@@ -71,15 +52,11 @@ def case(claim_id: Annotated[int, typer.Argument(help="The claim's id, as `conne
                                                  "shows it.", callback=checked_ids)],
          link: LinkOpt = None, as_json: JsonOpt = False) -> None:
     """Show one claim with its obstacles and whole history."""
-    with link_context(link) as ctx, ctx.tx() as session:
-        row = session.get(ClaimRow, claim_id)
-        if row is None or row.link != ctx.link:
-            raise ConnectorError(f"no claim {claim_id} in link {ctx.link}")
-        data = claim_view_with_agency(row)
-        data["transfer"] = transfer.failures(session, ctx.link, [row]).get(row.id)
-        data["history"] = [
-            {"at": e.at.isoformat(), "source": e.source, "kind": e.kind, "text": e.text}
-            for e in history(session, claim_id)]
+    rt = runtime()
+    name = rt.settings.link(link).name
+    data = queries.claim(rt.store, name, claim_id)
+    if data is None:
+        raise ConnectorError(f"no claim {claim_id} in link {name}")
     if as_json:
         print_json(data)
         return
@@ -112,10 +89,7 @@ def case(claim_id: Annotated[int, typer.Argument(help="The claim's id, as `conne
 def payouts_(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
     """List the agency's payouts: lines, net, and how each was booked (R13)."""
     rt = runtime()
-    names = rt.link_names(link)
-    with rt.store.session() as session:
-        rows = [payout_view(p) for p in session.scalars(
-            select(PayoutRow).where(PayoutRow.link.in_(names)).order_by(PayoutRow.id))]
+    rows = queries.payouts(rt.store, rt.link_names(link))
     if as_json:
         print_json(rows)
         return
@@ -129,25 +103,11 @@ def payouts_(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
         ("check", lambda r: "write-off reversal" if r["flagged"] else "")], right=("net",)))
 
 
-def payout_view(row: PayoutRow) -> dict[str, Any]:
-    return {"id": row.id, "agency_id": row.agency_id, "link": row.link,
-            "paid_on": row.paid_on.isoformat(), "currency": row.currency, "net": str(row.net),
-            "lines": row.lines, "state": row.state, "voucher_reference": row.voucher_reference,
-            "voucher_id": row.voucher_id, "voucher_kind": row.voucher_kind,
-            "voucher": row.voucher, "flagged": row.flagged}
-
-
 @app.command()
 def errors(link: LinkOpt = None, as_json: JsonOpt = False) -> None:
     """List records that could not be handled, with the reason, until they come through."""
     rt = runtime()
-    rows: list[dict[str, Any]] = []
-    for name in rt.link_names(link):
-        with rt.store.session() as session:
-            rows.extend({"link": e.link, "resource": e.resource, "key": e.key,
-                         "reason": e.reason, "first_seen": e.first_seen.isoformat(),
-                         "last_seen": e.last_seen.isoformat(), "raw": e.raw}
-                        for e in open_errors(session, name))
+    rows = queries.item_errors(rt.store, rt.link_names(link))
     if as_json:
         print_json(rows)
         return
@@ -171,14 +131,7 @@ def jobs_(
 ) -> None:
     """List durable jobs (transfers…) with their state, attempts and last error."""
     rt = runtime()
-    names = rt.link_names(link)
-    with rt.store.session() as session:
-        query = select(JobRow).where(JobRow.link.in_(names)).order_by(JobRow.id)
-        if state:
-            query = query.where(JobRow.state == state)
-        rows = [{"id": j.id, "link": j.link, "kind": j.kind, "key": j.key, "state": j.state,
-                 "attempts": j.attempts, "run_after": j.run_after.isoformat(),
-                 "last_error": j.last_error} for j in session.scalars(query)]
+    rows = queries.jobs(rt.store, rt.link_names(link), state)
     if as_json:
         print_json(rows)
         return

@@ -10,6 +10,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -17,7 +18,7 @@ import typer
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
-from connector.cli.output import err
+from connector.cli.output import err, out
 from connector.config import Settings, load_settings
 from connector.context import LinkContext
 from connector.errors import ConnectorError
@@ -31,6 +32,9 @@ app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 LinkOpt = Annotated[str | None, typer.Option(
     "--link", "-l", help="Link name (default: every link, or the only one).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+DISTRIBUTION = "collection-connector"
 
 
 MAX_ID = 2**63 - 1
@@ -51,6 +55,12 @@ class State:
     config: Path | None = None
 
 
+def show_version(wanted: bool) -> None:
+    if wanted:
+        out.print(f"connector {installed_version(DISTRIBUTION)}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     config: Annotated[Path | None, typer.Option(
@@ -58,6 +68,9 @@ def main_options(
         "the built-in mock demo link).")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                          help="More log output on stderr (-v, -vv).")] = 0,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=show_version, is_eager=True,
+        help="Print the installed version and exit.")] = False,
 ) -> None:
     """Connect an ERP with a debt-collection agency: overdue invoices become collection cases,
     and the agency's status comes back."""

@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from connector.cli.lists import LIST_ORDER, claims_table, fetch_claims
+from connector import queries
+from connector.cli.lists import LIST_ORDER, claims_table
 from connector.cli.output import err, out, print_json, render_table
 from connector.cli.root import JsonOpt, LinkOpt, runtime, settings
 from connector.config import parse_duration
@@ -62,8 +63,7 @@ def demo(
         task = progress.add_task(f"{days} simulated days", total=days * 24)
         result = run_demo(rt, link, days, seed, customers, start.date() if start else None,
                           tick=lambda: progress.advance(task))
-    with rt.link(result.link) as ctx:
-        rows = fetch_claims(ctx, [*LIST_ORDER])
+    rows = queries.claims(rt.store, result.link, LIST_ORDER)
     if as_json:
         print_json({"summary": result.__dict__, "claims": rows})
         return

@@ -14,7 +14,6 @@ weekend's new drafts are then waiting in Draft, as on a real Monday.
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,9 +21,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
-from connector import actions, engine
+from connector import actions, engine, queries
 from connector.config import LinkSettings
 from connector.context import LinkContext
 from connector.domain import ClaimList, to_money
@@ -33,7 +30,6 @@ from connector.lifecycle import Lifecycle
 from connector.ports import AdapterContext
 from connector.runtime import Runtime
 from connector.store.db import forget_link
-from connector.store.schema import ClaimRow, PayoutRow
 from connector_adapters.mock.generate import COMPANY, generate_world
 from connector_adapters.mock.plugin import reset_world, world_path
 from connector_adapters.mock.world import World
@@ -138,10 +134,9 @@ def _creditor_round(ctx: LinkContext, world: World, people: random.Random,
     open_ids = _ids(ctx, ClaimList.OPEN) if wanted else []
     if not open_ids:
         return
-    with ctx.tx() as session:
-        claim = session.get(ClaimRow, people.choice(open_ids))
+    claim = queries.claim(ctx.store, ctx.link, people.choice(open_ids))
     assert claim is not None
-    invoice = world.erp.invoice(claim.invoice_no)
+    invoice = world.erp.invoice(claim["invoice_no"])
     try:
         if day == WRITE_OFF_DAY:
             world.erp.write_off([invoice.invoice_no], world.today, account="7830",
@@ -155,26 +150,10 @@ def _creditor_round(ctx: LinkContext, world: World, people: random.Random,
 
 
 def _ids(ctx: LinkContext, which: ClaimList) -> list[int]:
-    with ctx.tx() as session:
-        return list(session.scalars(select(ClaimRow.id).where(
-            ClaimRow.link == ctx.link, ClaimRow.list_name == which.value)
-            .order_by(ClaimRow.id)))
+    return queries.claim_ids(ctx.store, ctx.link, which)
 
 
 def _tally(ctx: LinkContext, result: DemoResult) -> None:
-    with ctx.tx() as session:
-        lists = session.execute(
-            select(ClaimRow.list_name, func.count()).where(ClaimRow.link == ctx.link)
-            .group_by(ClaimRow.list_name))
-        result.lists = {name: count for name, count in lists}
-        outcomes = session.execute(
-            select(ClaimRow.outcome, func.count()).where(
-                ClaimRow.link == ctx.link, ClaimRow.outcome.is_not(None))
-            .group_by(ClaimRow.outcome))
-        result.outcomes = {str(name): count for name, count in outcomes}
-        payouts = list(session.scalars(select(PayoutRow).where(PayoutRow.link == ctx.link)))
-    states = Counter(p.state for p in payouts)
-    result.payouts = {
-        "received": len(payouts), "booked": states["booked"] + states["marked"],
-        "net": str(sum((p.net for p in payouts), Decimal(0))),
-        "flagged": sum(p.flagged for p in payouts)}
+    result.lists = queries.list_counts(ctx.store, ctx.link)
+    result.outcomes = queries.outcome_counts(ctx.store, ctx.link)
+    result.payouts = queries.payout_totals(ctx.store, ctx.link)

@@ -22,7 +22,7 @@ REMINDER_AND_AUTO = {"dunning": {"reminder": True}, "auto_transfer": True}
 
 def _entered_on_day(h: Harness, no: str, day: int) -> None:
     """Nothing on the day before ``day`` (counted from the due date), a claim on ``day``."""
-    due = date.fromisoformat(str(h.world.invoice(no).due_date))
+    due = date.fromisoformat(str(h.world.erp.invoice(no).due_date))
     while h.world.today < due + timedelta(days=day - 1):
         h.advance(days=1)
     h.sync()

@@ -74,7 +74,7 @@ class TestMockErp(ErpAdapterContract):
 
     def approve_proposal(self, erp_adapter: ErpAdapter, receipt: VoucherReceipt) -> None:
         assert isinstance(erp_adapter, MockErp)
-        erp_adapter.world.approve_proposal(receipt.id)
+        erp_adapter.world.erp.approve_proposal(receipt.id)
 
 
 class TestMockAgency(AgencyAdapterContract):

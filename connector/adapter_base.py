@@ -66,7 +66,7 @@ class ErpAdapterBase(ABC):
         return iter(())
 
     def ledger(self, changed_since: datetime | None) -> Iterator[Page[LedgerEntry]]:
-        """Default: no ledger, so no direct payment or write-off is seen (SPEC §4, R12)."""
+        """Default: no ledger, so no direct payment or write-off is seen (docs/rules.md, R12)."""
         return iter(())
 
     def write_status(self, statuses: Sequence[CaseStatus]) -> None:

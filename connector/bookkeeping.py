@@ -54,7 +54,7 @@ class Booking:
 
 
 def voucher_reference(payout_id: str) -> str:
-    """The idempotency key sent as PowerOffice ``ExternalImportReference`` (DESIGN rule 1)."""
+    """The idempotency key sent as PowerOffice ``ExternalImportReference`` (docs/guarantees.md)."""
     return f"payout:{payout_id}"
 
 

@@ -156,7 +156,7 @@ def _drop_reason(invoice: Invoice, customer: Customer | None) -> str | None:
 def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequence[str]) -> None:
     """Bring not-yet-transferred claims in line with what changed in the ERP.
 
-    Paid, credited or deleted invoices and excluded customers leave Draft/Approved (SPEC §2,
+    Paid, credited or deleted invoices and excluded customers leave Draft/Approved (docs/rules.md,
     R11); a held claim stays held unless its invoice is gone. Balances and obstacles (R7) are
     refreshed. Claims already at the agency are not touched here (R6, R11).
     """

@@ -159,7 +159,7 @@ class ReminderLetter(Model):
 
 
 class ClaimList(StrEnum):
-    """The list a claim is in (SPEC §1), plus the two a user sees only on request."""
+    """The list a claim is in (docs/rules.md), plus the two a user sees only on request."""
 
     DRAFT = "draft"
     APPROVED = "approved"
@@ -208,7 +208,7 @@ class Debtor(Model):
 
 
 class CaseRequest(Model):
-    """A claim as sent to the agency; ``reference`` is the idempotency key (DESIGN)."""
+    """A claim as sent to the agency; ``reference`` is the idempotency key (docs/guarantees.md)."""
 
     reference: str
     invoice_id: str
@@ -232,7 +232,7 @@ class AgencyCase(Model):
     url: str | None = None
 
 
-# ---------------------------------------------------------------- the way back (SPEC §3–5)
+# ---------------------------------------------------------------- the way back (docs/rules.md)
 
 
 class Outcome(StrEnum):
@@ -380,7 +380,7 @@ class CaseStatus(Model):
 
 
 class ClaimReduction(Model):
-    """A direct payment or a credit note reported to the agency (SPEC §4)."""
+    """A direct payment or a credit note reported to the agency (docs/rules.md)."""
 
     reference: str
     """``payment:<ledger id>`` or ``credit_note:<ledger id>``: Kravia ``AccountingPaymentId``."""

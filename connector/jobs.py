@@ -251,7 +251,7 @@ def retry(session: Session, links: Sequence[str], ids: Sequence[int] | None,
     """Queue dead jobs again (all of the links', or those named); returns which were.
 
     Their attempt count stays above zero, so the next try asks the other side first whether
-    the effect exists already (DESIGN rule 3): a dead job may have reached it.
+    the effect exists already (docs/guarantees.md): a dead job may have reached it.
     """
     query = (update(JobRow)
              .where(JobRow.link.in_(list(links)), JobRow.state == JobState.DEAD.value)

@@ -1,5 +1,5 @@
 """Money the ERP saw on invoices at the agency: direct payments and credit notes are reported
-to the agency (SPEC §4), write-offs are noted on the claim (R12), and the agency's own
+to the agency (docs/rules.md), write-offs are noted on the claim (R12), and the agency's own
 payouts — booked by us under ``payout:…`` — are never reported back.
 """
 
@@ -56,7 +56,7 @@ def _own_payouts(session: Session, link: str,
 
     A payout booked by the connector carries ``payout:<id>``. One the creditor books by hand
     (``booking = "none"``) is known by matching a principal line of a payout the connector
-    skipped: same invoice, same amount, each line matched once (SPEC §4). Only skipped
+    skipped: same invoice, same amount, each line matched once (docs/rules.md). Only skipped
     payouts are matched by amount: a debtor's own instalment of the same amount as a booked
     payout's line is a direct payment and must be reported.
     """
@@ -167,7 +167,7 @@ def _what(entry: LedgerEntry) -> str:
 
 
 def report_reductions(ctx: LinkContext) -> None:
-    """Report queued direct payments and credit notes, each exactly once (DESIGN rule 3)."""
+    """Report queued direct payments and credit notes, each exactly once (docs/guarantees.md)."""
     worker.run(ctx, KIND, lambda job: _report(ctx, job))
 
 
@@ -181,7 +181,7 @@ def _report(ctx: LinkContext, job: jobs.Job) -> None:
             return
         if reduction.kind is LedgerKind.PAYMENT and _own_payouts(session, ctx.link, [
                 _as_entry(reduction, ctx.now())])(_as_entry(reduction, ctx.now())):
-            # A payout booked by hand, fetched only after its payment was read (SPEC §4).
+            # A payout booked by hand, fetched only after its payment was read (docs/rules.md).
             session.execute(update(LedgerEntryRow).where(
                 LedgerEntryRow.link == ctx.link,
                 LedgerEntryRow.erp_id == reduction.reference.split(":", 1)[1]).values(

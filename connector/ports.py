@@ -70,7 +70,7 @@ VOUCHER_CAPABILITY = {VoucherKind.POSTED: Capability.VOUCHERS,
 """What an ERP adapter must declare to book a voucher of each kind (R13)."""
 REDUCTION_CAPABILITY = {LedgerKind.PAYMENT: Capability.DIRECT_PAYMENTS,
                         LedgerKind.CREDIT_NOTE: Capability.CREDIT_NOTES}
-"""What an agency adapter must declare to take each kind of claim reduction (SPEC §4)."""
+"""What an agency adapter must declare to take each kind of claim reduction (docs/rules.md)."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ class AgencyAdapter(Protocol):
 
     def find_case(self, reference: str, *, since: datetime | None = None,
                   request: CaseRequest | None = None) -> AgencyCase | None:
-        """The case registered under ``reference``, if any: the retry check of DESIGN rule 3.
+        """The case registered under ``reference``, if any: the retry check of docs/guarantees.md.
 
         ``since`` is the earliest moment a registration could have been sent (None: the
         store cannot vouch for one, look back as far as the adapter bounds it); ``request``
@@ -202,7 +202,7 @@ class AgencyAdapter(Protocol):
         ...
 
     def report_reduction(self, reduction: ClaimReduction) -> None:
-        """Reduce a claim by a direct payment or credit note (SPEC §4)."""
+        """Reduce a claim by a direct payment or credit note (docs/rules.md)."""
         ...
 
     def pause(self, case_id: str) -> CaseUpdate:

@@ -1,4 +1,4 @@
-"""The business rules of SPEC §2 as pure functions: no I/O, no clock of their own.
+"""The business rules of docs/rules.md as pure functions: no I/O, no clock of their own.
 
 Every function takes today's date (in the company's zone) or the current time as an argument,
 so a test can pin each rule on its edge days.

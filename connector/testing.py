@@ -203,7 +203,7 @@ class ErpAdapterContract(AdapterContract):
         assert sorted(c.number for c in found) == asked
 
     def test_unknown_voucher_reference_finds_nothing(self, erp_adapter: ErpAdapter) -> None:
-        """Before posting, a retry asks for the voucher by reference (DESIGN rule 3)."""
+        """Before posting, a retry asks for the voucher by reference (docs/guarantees.md)."""
         self._books(erp_adapter)
         assert erp_adapter.find_voucher(self.reference("payout")) is None
 
@@ -340,7 +340,7 @@ class AgencyAdapterContract(AdapterContract):
 
     def test_reported_reduction_is_known_by_its_reference(
             self, agency_adapter: AgencyAdapter, case_request: CaseRequest) -> None:
-        """A retry asks ``reduction_reported`` before reporting a payment again (SPEC §4).
+        """A retry asks ``reduction_reported`` before reporting a payment again (docs/rules.md).
         An agency that takes neither payments nor credit notes says ``Unsupported``."""
         case = self._register(agency_adapter, case_request)
         capabilities = agency_adapter.capabilities

@@ -1,4 +1,4 @@
-"""Sending approved claims to the agency (R5, R7) exactly once (DESIGN "Exactly-once").
+"""Sending approved claims to the agency (R5, R7) exactly once (docs/guarantees.md).
 
 A claim whose grace window has passed is checked against fresh customer data; if nothing
 blocks it, a ``transfer`` job keyed ``case:<invoice id>`` is queued with the full request.
@@ -88,7 +88,7 @@ def schedule(ctx: LinkContext) -> None:
         if not page:
             return
         after = page[-1][0].id
-        # Address edits may not move the ERP's change time (SPEC §7): read the cards afresh.
+        # Address edits may not move the ERP's change time (docs/rules.md): read the cards afresh.
         fresh = ctx.erp.customers_by_number(sorted({c.customer_no for c, _ in page}))
         with ctx.tx() as session:
             write_customers(session, ctx.link, fresh)

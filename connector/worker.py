@@ -55,7 +55,7 @@ def ensure(ctx: LinkContext, job: jobs.Job, find: Callable[[], T | None],
     """Create an effect once: every try after the very first asks ``find`` before ``create``.
 
     A try that failed may still have reached the other side (a lost reply), so both a retry
-    inside this call and a later attempt of the job look first (DESIGN rule 3).
+    inside this call and a later attempt of the job look first (docs/guarantees.md).
     """
     tries = 0
 

@@ -1,4 +1,4 @@
-"""Exactly-once effects on top of at-least-once jobs (DESIGN): one agency case per invoice."""
+"""Exactly-once effects on at-least-once jobs (docs/guarantees.md): one agency case per invoice."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sync engine against the mock world: each rule of SPEC §2 through real sync passes."""
+"""The sync engine against the mock world: each rule of docs/rules.md through real sync passes."""
 
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def test_r7_missing_postal_code_named_then_sent_after_the_fix(h: Harness) -> Non
     assert claim["list"] == "approved"
     assert "postal code is missing" in claim["status"]
     assert [b["invoice_no"] for b in report.blocked] == [no]
-    # An address edit does not move the ERP's change time (SPEC §7): still picked up.
+    # An address edit does not move the ERP's change time (docs/rules.md): still picked up.
     h.world.erp.set_address("20", postal_code="0155")
     h.advance(hours=1)
     h.sync()

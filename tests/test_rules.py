@@ -1,4 +1,4 @@
-"""The rules of SPEC §2 pinned on their edge days (pure functions, no I/O)."""
+"""The rules of docs/rules.md pinned on their edge days (pure functions, no I/O)."""
 
 from __future__ import annotations
 

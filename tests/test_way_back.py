@@ -1,4 +1,4 @@
-"""The way back (R6, R8, R9, R12, R13, SPEC §4): 120 simulated days against the mock world."""
+"""The way back (R6, R8, R9, R12, R13, docs/rules.md): 120 simulated days against the mock world."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ def check_round_trip(store: Store, step: timedelta, syncs: int,
     for claim in claims.values():
         assert booked.get(claim.invoice_no, Decimal(0)) == cases[claim.invoice_id].paid_principal
 
-    # SPEC §4: the direct payment reported once; the agency's payouts never reported back.
+    # docs/rules.md: the direct payment reported once; the agency's payouts never reported back.
     reported = [r.reduction for r in world.agency.reductions.values()]
     payments = [r for r in reported if r.kind is LedgerKind.PAYMENT]
     assert [(r.amount, r.invoice_reference) for r in payments] == [

@@ -180,7 +180,7 @@ UNFINISHED = "state IN ('queued', 'running', 'dead')"
 
 
 class JobRow(Base):
-    """A durable unit of work with an idempotency key unique per link (DESIGN)."""
+    """A durable unit of work with an idempotency key unique per link (docs/guarantees.md)."""
 
     __tablename__ = "jobs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -1,7 +1,7 @@
 """The mock agency adapter: takes cases the way Kravia does, refuses what Kravia would, and
 tells what happened to them afterwards.
 
-Validation follows SPEC §6 and names the field at fault with the same paths the engine's
+Validation follows docs/rules.md and names the field at fault with the same paths the engine's
 obstacles use (``address.postal_code``, ``organization_number``, ``currency`` …), so a
 rejection reads like an obstacle (R7). The way back (case updates, payouts, reductions,
 pause / resume / withdraw) reads and writes the world's agency books; what the API cannot do
@@ -101,7 +101,7 @@ class MockAgency:
         return _answer(case)
 
     def problems(self, request: CaseRequest) -> list[tuple[str, str]]:
-        """Every (field, reason) the agency would refuse the case for (SPEC §6)."""
+        """Every (field, reason) the agency would refuse the case for (docs/rules.md)."""
         found: list[tuple[str, str]] = []
         debtor = request.debtor
         invoice = f"invoice {request.invoice_no or '?'}"

@@ -17,7 +17,7 @@ from connector.domain import to_money
 
 ZERO = Decimal("0.00")
 
-# -- SPEC §6, 2025 rates -------------------------------------------------------------------
+# -- docs/rules.md, 2025 rates -------------------------------------------------------------------
 
 NOTICE_FEE = Decimal("35.00")
 """Fee of the collection notice (inkassovarsel) to a person."""

@@ -4,7 +4,7 @@ Every simulated hour the connector syncs. Each weekday at 09:00 (company time) t
 looks at Draft, holds a few claims back (R4) and approves the rest (R3); claims with
 obstacles (R7) are approved too, so the demo shows them stuck in Approved, named. At 10:00
 the accountant approves the bookkeeping proposals the payouts produced (R13). Now and then
-a debtor pays the creditor directly (reported to the agency, SPEC §4), and once the
+a debtor pays the creditor directly (reported to the agency, docs/rules.md), and once the
 creditor writes an invoice at the agency off (R12).
 
 The world starts at 08:00 on the day that makes the run end on a Monday morning: the

@@ -115,7 +115,10 @@ class InvoiceKind(StrEnum):
 class Invoice(Model):
     id: str
     invoice_no: str
+    customer_id: str
+    """The ERP's own id of the customer: invoices join customers by it."""
     customer_no: str
+    """The customer number, for display and search (an ERP may renumber a customer)."""
     invoice_date: date
     due_date: date
     amount: Money

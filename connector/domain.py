@@ -238,7 +238,7 @@ class AgencyCase(Model):
 # ---------------------------------------------------------------- the way back (docs/rules.md)
 
 
-class Outcome(StrEnum):
+class CaseOutcome(StrEnum):
     """How the agency closed a case (R9)."""
 
     PAID = "paid"
@@ -265,7 +265,7 @@ class CaseUpdate(Model):
     status: str
     paused: bool = False
     closed: bool = False
-    outcome: Outcome | None = None
+    outcome: CaseOutcome | None = None
     original_amount: Money
     remaining_principal: Money
     balance_at_agency: Money

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -123,6 +123,12 @@ class LinkSettings(BaseModel):
     call_retries: int = Field(default=3, ge=1, strict=True)
     """Tries of one call on a transient error before the job is rescheduled."""
     call_backoff: timedelta = timedelta(seconds=1)
+    _file: str | None = PrivateAttr(default=None)
+    """The link file it came from (``links.d/NAME.toml``); None: the main config."""
+
+    @property
+    def file(self) -> str | None:
+        return self._file
 
     @field_validator("grace", "cursor_overlap", "job_backoff", "call_backoff", mode="before")
     @classmethod
@@ -151,6 +157,9 @@ class Settings(BaseModel):
     store_url: str | None = None
     """SQLAlchemy URL; default: SQLite in ``state_dir``."""
     links: list[LinkSettings] = Field(default_factory=list)
+    links_dir: Path | None = None
+    """The folder of link files, one link per ``*.toml`` (default: ``links.d`` beside the
+    config file, when there is one)."""
     runs_kept: timedelta = timedelta(days=30)
     """How long sync runs are kept for ``connector runs`` and ``status``; older ones go."""
     _source: str = "built-in default"
@@ -197,15 +206,15 @@ def load_settings(path: str | Path | None = None) -> Settings:
         chosen = DEFAULT_FILE
     data: dict[str, Any] = {"links": DEFAULT_LINKS}
     source = "built-in default"
+    link_files: list[LinkSettings] = []
     if chosen is not None:
         file = Path(chosen)
         source = str(file)
-        data = _read_toml(file)
-        literal = _literal_secrets(data)
-        if literal and _readable_by_others(file):
-            log.warning("config file readable by others holds secrets in clear text; "
-                        "use ${VAR} or KEY_file, or chmod 600", file=source, settings=literal)
-        data = _resolve(data, ())
+        data = _read_secrets(file, _read_toml(file), ())
+        folder = _links_dir(file, data.get("links_dir"))
+        if folder is not None:
+            data["links_dir"] = folder
+            link_files = [_link_file(path) for path in sorted(folder.glob("*.toml"))]
     try:
         overrides = EnvOverrides().model_dump(exclude_none=True)
         settings = Settings(**{**data, **overrides})
@@ -215,12 +224,64 @@ def load_settings(path: str | Path | None = None) -> Settings:
         )
         raise ConfigError(f"{source}: {problems}") from None
     settings._source = source
+    settings.links += link_files
     names = [link.name for link in settings.links]
     if len(set(names)) != len(names):
-        raise ConfigError(f"{source}: link names must be unique, got {names}")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        where = sorted({link.file or source for link in settings.links if link.name in twice})
+        raise ConfigError(f"{source}: link names must be unique, got {', '.join(twice)} "
+                          f"more than once (in {', '.join(where)})")
     if settings.store_url:
         _remember_url_password(settings.store_url)
     return settings
+
+
+LINKS_DIR = "links.d"
+
+
+def _read_secrets(file: Path, data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """``data`` of ``file`` with variables and secret files resolved; a warning when the
+    file holds secrets in clear text and others may read it."""
+    literal = _literal_secrets(data)
+    if literal and _readable_by_others(file):
+        log.warning("config file readable by others holds secrets in clear text; "
+                    "use ${VAR} or KEY_file, or chmod 600", file=str(file), settings=literal)
+    resolved: dict[str, Any] = _resolve(data, path)
+    return resolved
+
+
+def _links_dir(config: Path, given: Any) -> Path | None:
+    """The link files' folder: ``links_dir`` (relative to the config file), else
+    ``links.d`` beside it if there is one."""
+    if given is None:
+        folder = config.parent / LINKS_DIR
+        return folder if folder.is_dir() else None
+    if not isinstance(given, str) or not given:
+        raise ConfigError(f"{config}: links_dir must name a folder")
+    folder = config.parent / given
+    if not folder.is_dir():
+        raise ConfigError(f"{config}: links_dir {folder} is not a folder")
+    return folder
+
+
+def _link_file(file: Path) -> LinkSettings:
+    """One link from a link file: its tables as under ``[[links]]``; ``name`` defaults to
+    the file's name without ``.toml``. Its secrets come from ``${VAR}`` or ``KEY_file``."""
+    try:
+        data = _read_secrets(file, _read_toml(file), ())
+    except ConfigError as exc:
+        message = str(exc)
+        raise ConfigError(message if message.startswith(str(file)) else f"{file}: {message}"
+                          ) from None
+    data.setdefault("name", file.stem)
+    try:
+        link = LinkSettings(**data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{file}: {problems}") from None
+    link._file = str(file)
+    return link
 
 
 def _read_toml(file: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 
 from connector import jobs, runs
 from connector.clock import SystemClock
+from connector.config import Settings
 from connector.errors import ConnectorError, LinkBusy, Stopping
 from connector.plain import error_line
 from connector.runtime import Runtime
@@ -203,11 +204,13 @@ class Stop:
 
 
 def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = None,
-        rounds: int | None = None) -> Summary:
+        rounds: int | None = None, reload: Callable[[], Settings] | None = None) -> Summary:
     """Sync all links every ``interval`` until told to stop (or ``rounds`` are done).
 
-    Each round first queues again the jobs of processes that died (``jobs.reap``) and
-    prunes old runs. A link that fails logs one line per round; only an unexpected error
+    Each round first reads the configuration again with ``reload`` (a link file added or
+    changed is picked up without a restart; a broken one is logged and the links stay as
+    they were), queues again the jobs of processes that died (``jobs.reap``) and prunes old
+    runs. A link that fails logs one line per round; only an unexpected error
     adds a traceback (never with local variables, every secret scrubbed: ``connector.logs``).
     """
     from connector.passes import run_pass  # it takes its lease from here
@@ -217,6 +220,8 @@ def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = 
     summary = Summary()
     wall = SystemClock()
     while not stop.requested.is_set() and (rounds is None or summary.rounds < rounds):
+        if reload is not None and summary.rounds:
+            _reload(rt, reload)
         with rt.store.session() as session:
             summary.reaped += jobs.reap(session, rt.clock.now())
         runs.prune(rt.store, wall.now() - rt.settings.runs_kept)
@@ -249,6 +254,20 @@ def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = 
             stop.pause(interval.total_seconds())
     summary.interrupted = summary.interrupted or stop.requested.is_set()
     return summary
+
+
+def _reload(rt: Runtime, reload: Callable[[], Settings]) -> None:
+    try:
+        settings = reload()
+    except ConnectorError as exc:
+        log.error("configuration not reloaded; the links stay as they were",
+                  error=error_line(exc))
+        return
+    before = {link.name for link in rt.settings.links}
+    now = {link.name for link in settings.links}
+    if now != before:
+        log.info("links changed", added=sorted(now - before), removed=sorted(before - now))
+    rt.settings = settings
 
 
 def stop_on_signals(stop: Stop) -> None:

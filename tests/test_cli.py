@@ -728,8 +728,8 @@ def test_a_secret_in_adapter_settings_never_shows(
                  ["collect", "20007"], ["-vv", "sync"]):
         error = fails(cfg, *args)
         assert isinstance(error, ConfigError)
-        assert str(error) == ("mock erp settings: unknown api_token "
-                              "(known: page_size, world)")
+        assert str(error) == ("mock erp settings: unknown api_token (known: api_key, "
+                              "page_size, record_activity, requests_per_second, world)")
         code, out, err = run_main(monkeypatch, capsys, "--config", str(cfg), *args)
         assert code == 2
         assert err.splitlines()[-1].startswith("error: mock erp settings: unknown api_token")

@@ -131,7 +131,8 @@ def test_2_a_configuration_error_stops_the_daemon_at_start_with_one_line(
                           "--interval", "10ms")
     assert code == 2
     assert err.splitlines() == [
-        "error: mock erp settings: unknown api_token (known: page_size, world)"]
+        "error: mock erp settings: unknown api_token (known: api_key, page_size, "
+        "record_activity, requests_per_second, world)"]
     assert SECRET not in out + err
 
 

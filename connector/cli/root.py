@@ -87,7 +87,13 @@ def settings() -> Settings:
 
 
 def runtime() -> Runtime:
-    return Runtime(settings())
+    """The runtime of the chosen config; on PostgreSQL, request budgets are shared with
+    the other processes on the store (``connector.budget``)."""
+    from connector.budget import share_through
+
+    rt = Runtime(settings())
+    share_through(rt.store)
+    return rt
 
 
 @contextmanager

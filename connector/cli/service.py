@@ -1,5 +1,5 @@
 """Running the connector as a service: ``status`` of every link, the ``runs`` history,
-the configured ``links``."""
+the configured ``links``, and ``db upgrade``."""
 
 from __future__ import annotations
 
@@ -63,3 +63,45 @@ def runs_(
         ("sent", "transferred"), ("failed", "failure_count"),
         ("first failure", lambda r: _failure_text(r) or (r["error"] or "")),
         ("by", "holder")], right=("id", "pulled", "sent", "failed")))
+
+
+@app.command()
+def links(as_json: JsonOpt = False) -> None:
+    """List the configured links (the main config's and each link file's): adapters, the
+    file, the last run and the process syncing it now."""
+    rt = runtime()
+    names = [link.name for link in rt.settings.links]
+    state = {row["link"]: row for row in runs.status(rt.store, names, SystemClock().now(),
+                                                     rt.clock.now())}
+    rows = [{"name": link.name, "erp": link.erp.adapter, "agency": link.agency.adapter,
+             "file": link.file or rt.settings.source,
+             "last_run": (state[link.name]["last_run"] or {}).get("outcome"),
+             "last_success": state[link.name]["last_success"],
+             "lease_holder": state[link.name]["lease_holder"]} for link in rt.settings.links]
+    if as_json:
+        print_json(rows)
+        return
+    out.print(render_table(f"Links ({len(rows)})", rows, [
+        ("name", "name"), ("erp", "erp"), ("agency", "agency"), ("file", "file"),
+        ("last run", lambda r: r["last_run"] or "never"),
+        ("synced by", lambda r: r["lease_holder"] or "")]))
+
+
+db_app = typer.Typer(help="The store: bring its schema up to this connector's version.",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade(as_json: JsonOpt = False) -> None:
+    """Run the migrations the store lacks; safe while other processes start (they wait)."""
+    from connector.cli.root import settings
+    from connector.service import upgrade_store
+
+    before, after = upgrade_store(settings().database_url)
+    if as_json:
+        print_json({"from": before, "to": after})
+    elif before == after:
+        out.print(f"the store's schema is current (revision {after})")
+    else:
+        out.print(f"the store's schema went from revision {before or 'none'} to {after}")

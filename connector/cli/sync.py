@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from connector.cli.output import out, print_json
-from connector.cli.root import JsonOpt, LinkOpt, app, runtime
+from connector.cli.root import JsonOpt, LinkOpt, app, runtime, settings
 from connector.errors import ConnectorError
 from connector.plain import plain
 from connector.report import SyncReport
@@ -100,8 +100,15 @@ def daemon(
 
     every = duration_option("--interval", interval)
     hold = duration_option("--lease", lease)
+    from connector import budget, service
+    from connector.runtime import Runtime
+
     stop = daemon_mod.Stop(duration_option("--stop-timeout", stop_timeout))
-    rt = runtime()
+    config = settings()
+    store = service.store_for_daemon(config.database_url)
+    service.one_daemon_per_sqlite_store(store)
+    budget.share_through(store)
+    rt = Runtime(config, store=store)
     served = None
     if listen is not None:
         from connector import listener
@@ -111,7 +118,7 @@ def daemon(
         served.start()
     daemon_mod.stop_on_signals(stop)
     try:
-        summary = daemon_mod.run(rt, every, hold, stop, rounds)
+        summary = daemon_mod.run(rt, every, hold, stop, rounds, reload=settings)
     finally:
         if served is not None:
             served.stop()

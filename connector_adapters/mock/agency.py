@@ -22,6 +22,7 @@ from connector.ports import Capability, Page, parse_page
 from connector.rules import AgencyRequirements
 from connector_adapters.mock.agency_world import AGENCY_CAPABILITIES, MockCase
 from connector_adapters.mock.norway import valid_org_number
+from connector_adapters.mock.service import Served
 from connector_adapters.mock.world import World
 
 T = TypeVar("T", bound=BaseModel)
@@ -72,24 +73,30 @@ class MockAgency:
     portal = "the mock agency's customer web"
 
     def __init__(self, world: World, capabilities: Iterable[Capability | str] | None = None,
-                 page_size: int = DEFAULT_PAGE_SIZE) -> None:
+                 page_size: int = DEFAULT_PAGE_SIZE, served: Served | None = None) -> None:
         self.world = world
         self.side = world.agency
         self.page_size = page_size
+        self.served = served or Served()
         if capabilities is None and self.side.capabilities is not None:
             capabilities = self.side.capabilities
         if capabilities is not None:
             self.capabilities = agency_capabilities(capabilities)
 
+    def _call(self, operation: str) -> None:
+        """Pace and record the call, then raise its injected fault if one is left."""
+        self.served.call(operation)
+        self.side.trip(operation)
+
     def find_case(self, reference: str, *, since: datetime | None = None,
                   request: CaseRequest | None = None) -> AgencyCase | None:
-        self.side.trip("agency.find_case")
+        self._call("agency.find_case")
         case = self.side.find_case(reference)
         return _answer(case) if case else None
 
     def register_case(self, request: CaseRequest) -> AgencyCase:
         """Register blindly, as a real agency does: idempotency is the caller's job."""
-        self.side.trip("agency.register")
+        self._call("agency.register")
         problems = self.problems(request)
         if problems:
             raise CaseRejected("; ".join(reason for _, reason in problems), problems[0][0])
@@ -142,7 +149,7 @@ class MockAgency:
     def changes(self, changed_since: datetime | None) -> Iterator[Page[CaseUpdate]]:
         """Cases changed strictly after the cursor, oldest change first, with full history.
         (Interest accruing overnight does not count as a change.)"""
-        self.side.trip("agency.changes")
+        self._call("agency.changes")
         chosen = sorted(
             (c for c in self.side.cases.values()
              if changed_since is None or c.changed_at > changed_since),
@@ -152,18 +159,18 @@ class MockAgency:
 
     def payouts(self) -> Iterator[Page[Payout]]:
         """Payouts not yet marked booked, oldest first."""
-        self.side.trip("agency.payouts")
+        self._call("agency.payouts")
         chosen = sorted((p for p in self.side.payouts.values() if p.accounting_id is None),
                         key=lambda p: p.changed_at)
         return self._pages(Payout, "payout", [p.payout().model_dump() for p in chosen])
 
     def mark_booked(self, payout_id: str, accounting_id: str) -> None:
-        self.side.trip("agency.mark_booked")
+        self._call("agency.mark_booked")
         self.side.mark_booked(payout_id, accounting_id)
         self.side.trip("agency.mark_booked.lost_reply")
 
     def reduction_reported(self, reference: str, *, case_id: str | None = None) -> bool:
-        self.side.trip("agency.reduction_reported")
+        self._call("agency.reduction_reported")
         return reference in self.side.reductions
 
     def report_reduction(self, reduction: ClaimReduction) -> None:
@@ -171,23 +178,23 @@ class MockAgency:
         need = (Capability.DIRECT_PAYMENTS if reduction.kind is LedgerKind.PAYMENT
                 else Capability.CREDIT_NOTES)
         self._can(need)
-        self.side.trip("agency.report_reduction")
+        self._call("agency.report_reduction")
         self.side.report_reduction(reduction)
         self.side.trip("agency.report_reduction.lost_reply")
 
     def pause(self, case_id: str) -> CaseUpdate:
         self._can(Capability.PAUSE)
-        self.side.trip("agency.pause")
+        self._call("agency.pause")
         return _update(self.side.pause_case(case_id))
 
     def resume(self, case_id: str) -> CaseUpdate:
         self._can(Capability.RESUME)
-        self.side.trip("agency.resume")
+        self._call("agency.resume")
         return _update(self.side.resume_case(case_id))
 
     def withdraw(self, case_id: str) -> CaseUpdate:
         self._can(Capability.WITHDRAW)
-        self.side.trip("agency.withdraw")
+        self._call("agency.withdraw")
         return _update(self.side.withdraw_case(case_id))
 
     def _can(self, capability: Capability) -> None:
@@ -203,6 +210,8 @@ class MockAgency:
 
     def close(self) -> None:
         """Nothing to save: the mock agency stores every write as it takes it."""
+        if self.served.activity is not None:
+            self.served.activity.close()
 
 
 def _answer(case: MockCase) -> AgencyCase:

@@ -28,6 +28,7 @@ from connector.domain import (
 )
 from connector.ports import Capability, Page, parse_page
 from connector_adapters.mock.erp_world import MockInvoice, MockVoucher
+from connector_adapters.mock.service import Served
 from connector_adapters.mock.state import parse_date
 from connector_adapters.mock.world import World, WorldClock
 
@@ -43,10 +44,18 @@ class MockErp:
         Capability.WRITE_OFFS,
     })
 
-    def __init__(self, world: World, page_size: int = DEFAULT_PAGE_SIZE) -> None:
+    def __init__(self, world: World, page_size: int = DEFAULT_PAGE_SIZE,
+                 served: Served | None = None) -> None:
         self.world = world
         self.side = world.erp
         self.page_size = page_size
+        self.served = served or Served()
+        self._pass: int | None = None
+
+    def _call(self, operation: str) -> None:
+        """Pace and record the call, then raise its injected fault if one is left."""
+        self.served.call(operation)
+        self.side.trip(operation)
 
     @property
     def clock(self) -> WorldClock:
@@ -54,22 +63,26 @@ class MockErp:
         return self.world.clock
 
     def company(self) -> Company:
-        self.side.trip("erp.company")
+        """A pass begins with this read: the activity records it (and any overlap)."""
+        activity = self.served.activity
+        if activity is not None and self._pass is None:
+            self._pass = activity.begin()
+        self._call("erp.company")
         return self.side.company
 
     def customers(self, changed_since: datetime | None) -> Iterator[Page[Customer]]:
-        self.side.trip("erp.customers")
+        self._call("erp.customers")
         return self._pages(Customer, "customer", self.side.customers.values(),
                            changed_since, _customer_raw)
 
     def customers_by_number(self, numbers: Sequence[str]) -> list[Customer]:
-        self.side.trip("erp.customers_by_number")
+        self._call("erp.customers_by_number")
         found = [self.side.customers[n] for n in numbers if n in self.side.customers]
         return parse_page(Customer, "customer", [_customer_raw(c) for c in found]).items
 
     def invoices(self, changed_since: datetime | None) -> Iterator[Page[Invoice]]:
         """Invoices and credit notes, hiding those dated after today (not issued yet)."""
-        self.side.trip("erp.invoices")
+        self._call("erp.invoices")
         today = self.side.today
         issued = [i for i in self.side.invoices.values() if not _future(i, today)]
         return self._pages(Invoice, "invoice", issued, changed_since, self._invoice_raw)
@@ -81,30 +94,30 @@ class MockErp:
                 "customer_id": customer.id if customer is not None else ""}
 
     def letters(self, changed_since: datetime | None) -> Iterator[Page[ReminderLetter]]:
-        self.side.trip("erp.letters")
+        self._call("erp.letters")
         return self._pages(ReminderLetter, "letter", self.side.letters, changed_since,
                            lambda letter: letter.model_dump())
 
     def ledger(self, changed_since: datetime | None) -> Iterator[Page[LedgerEntry]]:
         """Payments, credit notes, write-offs and posted voucher lines matched to invoices."""
-        self.side.trip("erp.ledger")
+        self._call("erp.ledger")
         return self._pages(LedgerEntry, "ledger entry", self.side.ledger, changed_since,
                            lambda entry: entry.model_dump(exclude={"invoice_no"}))
 
     def write_status(self, statuses: Sequence[CaseStatus]) -> None:
-        self.side.trip("erp.write_status")
+        self._call("erp.write_status")
         self.side.write_status(list(statuses))
 
     def find_voucher(self, reference: str) -> VoucherReceipt | None:
-        self.side.trip("erp.find_voucher")
+        self._call("erp.find_voucher")
         voucher = self.side.find_voucher(reference)
         return _receipt(voucher) if voucher else None
 
     def post_voucher(self, voucher: Voucher) -> VoucherReceipt:
         """Post or propose; a taken reference raises UserError (and is counted)."""
-        self.side.trip("erp.post_voucher")
+        self._call("erp.post_voucher")
         record = self.side.post_voucher(voucher)
-        self.side.trip("erp.post_voucher.lost_reply")
+        self.side.trip("erp.post_voucher.lost_reply")  # after the work: not a call
         return _receipt(record)
 
     def _pages(self, model: type[T], resource: str, records: Iterable[Any],
@@ -120,7 +133,13 @@ class MockErp:
             yield parse_page(model, resource, [raw(r) for r in chosen[start:start + size]])
 
     def close(self) -> None:
-        """Nothing to save: the mock ERP stores every write as it takes it."""
+        """Nothing to save: the mock ERP stores every write as it takes it. The pass ends."""
+        activity = self.served.activity
+        if activity is not None:
+            if self._pass is not None:
+                activity.end(self._pass)
+                self._pass = None
+            activity.close()
 
 
 def _customer_raw(customer: Any) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from connector.registry import Register
 from connector_adapters.mock.agency import DEFAULT_PAGE_SIZE as AGENCY_PAGE_SIZE
 from connector_adapters.mock.agency import MockAgency, agency_capabilities
 from connector_adapters.mock.erp import DEFAULT_PAGE_SIZE, MockErp
+from connector_adapters.mock.service import SERVICE_SETTINGS, served
 from connector_adapters.mock.world import World
 
 if TYPE_CHECKING:
@@ -80,18 +81,19 @@ def _page_size(settings: Mapping[str, Any], default: int, side: str) -> int:
 
 
 def erp_factory(settings: Mapping[str, Any], context: AdapterContext) -> MockErp:
-    _check(settings, {"world", "page_size"}, "erp")
+    _check(settings, {"world", "page_size", *SERVICE_SETTINGS}, "erp")
     page_size = _page_size(settings, DEFAULT_PAGE_SIZE, "erp")
     path = world_path(settings, context)
-    return MockErp(open_world(path), page_size)
+    return MockErp(open_world(path), page_size, served(settings, path, "erp"))
 
 
 def agency_factory(settings: Mapping[str, Any], context: AdapterContext) -> MockAgency:
     """Settings: ``world``, ``page_size`` (default 100) and ``capabilities``, a list that
     narrows what the agency's API offers, e.g. ``["direct_payments", "credit_notes"]`` for
     an agency that cannot pause, resume or withdraw (default: the world's setting, else
-    all of pause, resume, withdraw, direct_payments, credit_notes)."""
-    _check(settings, {"world", "page_size", "capabilities"}, "agency")
+    all of pause, resume, withdraw, direct_payments, credit_notes). Both sides also take
+    ``requests_per_second``, ``api_key`` and ``record_activity`` (``service``)."""
+    _check(settings, {"world", "page_size", "capabilities", *SERVICE_SETTINGS}, "agency")
     page_size = _page_size(settings, AGENCY_PAGE_SIZE, "agency")
     capabilities = None
     if "capabilities" in settings:
@@ -100,7 +102,8 @@ def agency_factory(settings: Mapping[str, Any], context: AdapterContext) -> Mock
         except ValueError as exc:
             raise ConfigError(f"mock agency settings: {exc}") from None
     path = world_path(settings, context)
-    return MockAgency(open_world(path), capabilities, page_size)
+    return MockAgency(open_world(path), capabilities, page_size,
+                      served(settings, path, "agency"))
 
 
 class OpenWorldClock:

@@ -49,6 +49,7 @@ class Activity:
         self.db = sqlite3.connect(folder / FILE, timeout=60, isolation_level=None,
                                   check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=OFF")  # a test's record, not the world's data
         self.db.executescript(_SCHEMA)
 
     def begin(self) -> int:

@@ -207,7 +207,8 @@ def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = 
         rounds: int | None = None, reload: Callable[[], Settings] | None = None) -> Summary:
     """Sync all links every ``interval`` until told to stop (or ``rounds`` are done).
 
-    Each round first reads the configuration again with ``reload`` (a link file added or
+    A link that another process synced within the last ``interval`` waits for the next
+    round. Each round first reads the configuration again with ``reload`` (a link file added or
     changed is picked up without a restart; a broken one is logged and the links stay as
     they were), queues again the jobs of processes that died (``jobs.reap``) and prunes old
     runs. A link that fails logs one line per round; only an unexpected error
@@ -228,6 +229,9 @@ def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = 
         for name in rt.link_names(None):
             if stop.requested.is_set():
                 break
+            if runs.synced_since(rt.store, name, wall.now() - interval):
+                summary.skipped += 1  # another daemon synced it a moment ago
+                continue
             try:
                 report = run_pass(rt, name, lease, hurry=stop.hurry)
             except LinkBusy as exc:  # leased elsewhere: its turn comes next round

@@ -60,6 +60,14 @@ def finish(store: Store, run_id: int, outcome: Outcome, now: datetime,
         session.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(**done))
 
 
+def synced_since(store: Store, link: str, since: datetime) -> bool:
+    """Whether a pass of the link (by any process) ended after ``since``: daemons sharing a
+    store leave such a link to its next round instead of syncing it again at once."""
+    with store.statement() as session:
+        return session.scalar(select(SyncRunRow.id).where(
+            SyncRunRow.link == link, SyncRunRow.finished_at >= since).limit(1)) is not None
+
+
 def prune(store: Store, before: datetime) -> int:
     """Delete the runs that started before ``before``; returns how many."""
     with store.session() as session:

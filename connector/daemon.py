@@ -223,9 +223,7 @@ def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = 
     while not stop.requested.is_set() and (rounds is None or summary.rounds < rounds):
         if reload is not None and summary.rounds:
             _reload(rt, reload)
-        with rt.store.session() as session:
-            summary.reaped += jobs.reap(session, rt.clock.now())
-        runs.prune(rt.store, wall.now() - rt.settings.runs_kept)
+        summary.reaped += _housekeeping(rt, wall.now())
         for name in rt.link_names(None):
             if stop.requested.is_set():
                 break
@@ -258,6 +256,21 @@ def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = 
             stop.pause(interval.total_seconds())
     summary.interrupted = summary.interrupted or stop.requested.is_set()
     return summary
+
+
+def _housekeeping(rt: Runtime, now: datetime) -> int:
+    """Queue again the jobs of dead processes and prune old runs; returns how many jobs.
+    A failure (a deadlock with another daemon reaping at the same moment, the store gone
+    for a moment) is logged and tried again next round: it must not stop the daemon."""
+    try:
+        with rt.store.session() as session:
+            reaped = jobs.reap(session, rt.clock.now())
+        runs.prune(rt.store, now - rt.settings.runs_kept)
+        return reaped
+    except Exception as exc:
+        log.warning("housekeeping failed; tried again next round",
+                    error=error_line(f"{type(exc).__name__}: {exc}"))
+        return 0
 
 
 def _reload(rt: Runtime, reload: Callable[[], Settings]) -> None:

@@ -85,21 +85,20 @@ def run_four(tmp_path: Path, pg_available: bool, links: int, invoices: int) -> N
     victim = procs[0]
     try:
         expected = links * invoices
-        # Kill the victim in the middle of its work, once it has done some: preferably
-        # while it holds claimed jobs (their effect may be half done), else mid-pass.
+        # Kill the victim in the middle of a pass, early on while there is work: holding
+        # claimed jobs when it can be caught so (their effect may be half done).
         pid = f"%:{victim.pid}"
         with store.session() as session:
             claimed = select(JobRow.id).where(JobRow.state == "running",
                                               JobRow.locked_by.like(f"{pid}:%"))
-            passes = select(func.count()).where(SyncRunRow.holder.like(pid),
-                                                SyncRunRow.finished_at.is_not(None))
+            passes = select(SyncRunRow.outcome).where(SyncRunRow.holder.like(pid))
             deadline = time.monotonic() + 120
-            taken: list[int] = []
-            while not taken and time.monotonic() < deadline:
-                taken = list(session.scalars(claimed))  # ids: plain values, never stale
-                if not taken and (session.scalar(passes) or 0) >= 10 \
-                        and time.monotonic() > deadline - 90:
-                    break  # 30 s of trying to catch it holding jobs: kill it mid-pass
+            while time.monotonic() < deadline:
+                if session.scalars(claimed).first() is not None:
+                    break
+                outcomes = list(session.scalars(passes))
+                if len(outcomes) >= 3 and "running" in outcomes:
+                    break
                 time.sleep(0.005)
             victim.send_signal(signal.SIGKILL)
             victim.wait(timeout=30)

@@ -1,8 +1,9 @@
 """The connector as an unlucky or a hostile user meets it: each test reproduces a failure
 through the CLI or the engine, then asserts the behaviour docs/reliability.md promises.
 
-Numbered as the defects were reported: 1 store loss, 2 secrets, 3 hostile text, 4 stale
-leases, 5 one-line errors, 6 silent configuration, 7 smaller defects.
+Numbered as the defects were reported: 1 store loss (its stories in
+``tests/test_store_loss.py``), 2 secrets, 3 hostile text, 4 stale leases, 5 one-line errors,
+6 silent configuration, 7 smaller defects.
 """
 
 from __future__ import annotations

@@ -477,19 +477,16 @@ def test_5_first_runs_racing_on_a_new_store_all_succeed(
 
     from sqlalchemy import create_engine, text
 
-    from tests.conftest import PG_URL
-
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'new' / 'state.db'}"
         schema = None
     else:
-        if not request.getfixturevalue("pg_available"):
-            pytest.skip("PostgreSQL not reachable")
+        pg_url = request.getfixturevalue("pg_url")
         schema = f"race_{os.getpid()}_{id(tmp_path) % 100000}"
-        admin = create_engine(PG_URL)
+        admin = create_engine(pg_url)
         with admin.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        url = f"{pg_url}?options=-csearch_path%3D{schema}"
     code = f"from connector.store.db import Store\nStore({url!r}).dispose()\n"
     try:
         procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE,

@@ -19,15 +19,16 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from connector_adapters.mock.world import World
-from tests.conftest import PG_URL
 from tests.mock.cli import BASE, User
 
 
 class Backend:
     """Where the user's store lives, and what an unlucky user does to it."""
 
-    def __init__(self, name: str, tmp_path: Path) -> None:
+    def __init__(self, name: str, tmp_path: Path, server: str = "") -> None:
         self.name = name
+        self.server = server
+        """PostgreSQL's URL, for a store there."""
         self.db = tmp_path / "state" / "state.db"
         self.schema = f"loss_{uuid.uuid4().hex[:10]}"
         self.copies: list[str] = []
@@ -35,7 +36,9 @@ class Backend:
     @property
     def url(self) -> str | None:
         """The config's ``store_url`` (None: the state folder's SQLite file)."""
-        return None if self.name == "sqlite" else f"{PG_URL}?options=-csearch_path%3D{self.schema}"
+        if self.name == "sqlite":
+            return None
+        return f"{self.server}?options=-csearch_path%3D{self.schema}"
 
     def create(self) -> None:
         if self.name == "postgresql":
@@ -76,7 +79,7 @@ class Backend:
                         for s in (self.schema, *self.copies)))
 
     def _tables(self, schema: str) -> list[str]:
-        engine = create_engine(PG_URL)
+        engine = create_engine(self.server)
         with engine.connect() as conn:
             names = list(conn.scalars(text(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
@@ -85,7 +88,7 @@ class Backend:
         return names
 
     def _sql(self, *statements: str) -> None:
-        engine = create_engine(PG_URL)
+        engine = create_engine(self.server)
         with engine.begin() as conn:
             for statement in statements:
                 conn.execute(text(statement))
@@ -100,9 +103,8 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "postgresql" and not request.getfixturevalue("pg_available"):
-        pytest.skip("PostgreSQL not reachable")
-    chosen = Backend(request.param, tmp_path)
+    server = request.getfixturevalue("pg_url") if request.param == "postgresql" else ""
+    chosen = Backend(request.param, tmp_path, server)
     chosen.create()
     yield chosen
     chosen.drop()
@@ -197,10 +199,8 @@ def test_1_a_store_restored_from_a_copy_taken_mid_run_adopts_what_it_missed(
 @pytest.mark.postgres
 @pytest.mark.parametrize("direction", ["sqlite→postgresql", "postgresql→sqlite"])
 def test_1_a_switch_between_sqlite_and_postgresql_adopts_every_agency_case(
-        tmp_path: Path, direction: str, request: pytest.FixtureRequest) -> None:
-    if not request.getfixturevalue("pg_available"):
-        pytest.skip("PostgreSQL not reachable")
-    pg = Backend("postgresql", tmp_path)
+        tmp_path: Path, direction: str, pg_url: str) -> None:
+    pg = Backend("postgresql", tmp_path, pg_url)
     pg.create()
     try:
         first, then = (None, pg.url) if direction.startswith("sqlite") else (pg.url, None)

@@ -101,7 +101,8 @@ def _new_claims(session: Session, link: str, updates: Sequence[CaseUpdate],
         closed = {"outcome": u.final_outcome.value, "closed_at": u.changed_at} if u.closed else {}
         adopted.append(NewClaim(
             invoice_id=invoice.id, invoice_no=invoice.invoice_no,
-            customer_no=invoice.customer_no, amount=invoice.amount, balance=invoice.balance,
+            customer_id=invoice.customer_id, customer_no=invoice.customer_no,
+            amount=invoice.amount, balance=invoice.balance,
             currency=invoice.currency, due_date=invoice.due_date,
             state=S.ARCHIVED if u.closed else S.OPEN, source="agency", status=u.status,
             text=f"Adopted from the agency's case {u.case_id}: the store had no record of this "

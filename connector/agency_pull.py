@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from connector import adoption, item_errors, jobs, worker
 from connector.claims import view
 from connector.context import LinkContext
-from connector.domain import CaseStatus, CaseUpdate, ClaimList, ClaimState, Outcome
+from connector.domain import CaseOutcome, CaseStatus, CaseUpdate, ClaimList, ClaimState
 from connector.lifecycle import HistoryLine
 from connector.ports import Capability
 from connector.pull import pull_by_cursor
@@ -22,11 +22,11 @@ from connector.store.schema import ClaimRow
 
 STATUS_KIND = "status"
 OUTCOME_TEXT = {
-    Outcome.PAID: "paid in full",
-    Outcome.PARTLY_PAID: "partly paid",
-    Outcome.UNRESOLVED: "unresolved",
-    Outcome.WITHDRAWN: "withdrawn",
-    Outcome.CREDITED: "credited",
+    CaseOutcome.PAID: "paid in full",
+    CaseOutcome.PARTLY_PAID: "partly paid",
+    CaseOutcome.UNRESOLVED: "unresolved",
+    CaseOutcome.WITHDRAWN: "withdrawn",
+    CaseOutcome.CREDITED: "credited",
 }
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from connector import jobs, worker
 from connector.agency_pull import show_in_erp, status_job
 from connector.claims import view
-from connector.classify import as_invoice, chunks, obstacles_text, status_for
+from connector.classify import as_invoice, chunks, status_for
 from connector.clock import local_date
 from connector.context import LinkContext
 from connector.domain import (
@@ -104,7 +104,6 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
     }
     queue: list[jobs.JobSpec] = []
     blocked: list[dict[str, Any]] = []
-    lines: list[HistoryLine] = []
     excluded: list[ClaimRow] = []
     today = ctx.today()
     for claim, inv_row in page:
@@ -134,14 +133,10 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
         status = status_for(ClaimList.APPROVED, as_dicts) if found else claim.status
         if as_dicts != list(claim.obstacles or []) or status != claim.status:
             blocked.append({"id": claim.id, "obstacles": as_dicts, "status": status})
-        if as_dicts != list(claim.obstacles or []):
-            lines.append(HistoryLine(claim.id, now, "connector", "obstacles",
-                                     obstacles_text(as_dicts)))
         if found:
             ctx.report.blocked.append({**view(claim), "obstacles": as_dicts,
                                        "status": status})
     ctx.claims.update(session, blocked, now)
-    ctx.claims.record(session, lines)
     dropped = ctx.claims.move(
         session, excluded, ClaimState.DROPPED, now,
         "Customer excluded from collection (R11); no longer a claim",

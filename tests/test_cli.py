@@ -305,9 +305,11 @@ def test_case_shows_obstacles_and_history(clean: Path) -> None:
     assert data["obstacles"] == [{
         "code": "missing_field", "field": "address.postal_code",
         "message": "customer 11 (Kari Nordmann): postal code is missing on the customer card"}]
-    [entered] = data["history"]
+    [entered, obstacle] = data["history"]
     assert entered["source"] == "connector"
     assert entered["text"] == "Entered Draft; R1a: no reminder step, day 1 after the due date"
+    assert obstacle["text"] == ("Obstacle: customer 11 (Kari Nordmann): postal code is missing "
+                                "on the customer card") and obstacle["at"] == entered["at"]
     assert datetime.fromisoformat(entered["at"])
 
     text = flat(run(clean, "case", str(blocked["id"])).stdout)
@@ -433,7 +435,8 @@ def test_an_obstacle_is_named_and_clears_when_the_card_is_fixed_r7(clean: Path) 
     claim = run_json(clean, "case", claim_id)
     assert claim["list"] == "open" and claim["obstacles"] == []
     texts = [e["text"] for e in claim["history"]]
-    assert "Obstacles cleared" in texts
+    assert any(t.startswith("Obstacle cleared: ") and "postal code is missing" in t
+               for t in texts)
 
 
 def test_a_claim_moved_by_the_user_keeps_saying_what_blocks_it(clean: Path) -> None:

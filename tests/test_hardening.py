@@ -609,3 +609,74 @@ def test_7_check_finds_a_lost_agency_case_and_a_corrupt_store(
     db.write_bytes(bytes(data))
     code, out, err = main(monkeypatch, capfd, "--config", str(cfg), "check")
     assert code != 0
+
+
+def test_7_the_history_names_each_obstacle_when_it_appears_and_when_it_clears(
+        tmp_path: Path) -> None:
+    """Reported: a claim that entered Draft or Approved already blocked had no line naming
+    the obstacle; only "Obstacles cleared" came later."""
+    from tests.mock.cli import BASE, User
+
+    for auto, entered in ((False, "Entered Draft"), (True, "Entered Approved")):
+        (tmp_path / entered.split()[1]).mkdir()
+        user = User(tmp_path / entered.split()[1], BASE.replace(
+            'name = "Test AS"', f'name = "Test AS"\nauto_transfer = {str(auto).lower()}'))
+        user.run("sync")
+        missing = "customer 12 (Ola Hansen): postal code is missing on the customer card"
+        lines = user.history("503").split(" | ")
+        assert lines[:2] == [lines[0], f"Obstacle: {missing}"] and entered in lines[0]
+        user.run("mock customer 12 --postal-code 2317")
+        user.run("mock advance 1h")
+        user.run("sync")
+        lines = user.history("503").split(" | ")
+        assert lines[-1] == f"Obstacle cleared: {missing}"
+        assert sum(missing in line for line in lines) == 2  # once appearing, once clearing
+
+
+LONG_NAME = "Nordre Fjellheim Elektro, Rør og Ventilasjon Totalentreprise og Service " \
+            "Aksjeselskap Avdeling Oslo Sentrum"
+
+
+def test_7_a_debtor_name_longer_than_the_agency_takes_is_an_obstacle(tmp_path: Path) -> None:
+    """Reported: a debtor name longer than the agency accepts was sent unchecked. The mock
+    agency takes 100 characters, declared to the engine (``max_lengths``) and enforced."""
+    from tests.mock.cli import BASE, User
+
+    assert len(LONG_NAME) > 100
+    user = User(tmp_path, BASE.replace('"Fjordkraft Rør AS"', f'"{LONG_NAME}"'))
+    user.run("sync")
+    user.run("approve --all")
+    user.run("mock advance 2h1m")
+    printed = " ".join(user.run("sync").split())
+    limit = f"name has {len(LONG_NAME)} characters; the agency takes at most 100"
+    assert limit in printed
+    assert user.show()["registrations"] == 0  # 501 and 502 wait for a shorter name, 503 a code
+    assert f"Obstacle: customer 10 ({LONG_NAME}): {limit}" in user.history("501")
+    user.run("mock customer 10 --name 'Fjordkraft Rør AS'")
+    user.run("sync")
+    assert user.show()["registrations"] == 2 and {"501", "502"} <= set(user.claims("open"))
+    assert f"Obstacle cleared: customer 10 ({LONG_NAME}): {limit}" in user.history("501")
+
+
+def test_7_the_agencies_declare_and_enforce_their_name_limits() -> None:
+    """Kravia's limits (its ``guesses``) and the mock agency's reach the engine as
+    ``max_lengths``; each agency refuses what the engine would have held back."""
+    from connector_adapters.kravia import guesses
+    from connector_adapters.kravia.adapter import KraviaAgency, too_long
+    from connector_adapters.kravia.mapping import register_body
+    from connector_adapters.mock.agency import MockAgency
+    from tests.kravia.conftest import creditor
+    from tests.support import new_world
+
+    assert KraviaAgency.requirements.max_lengths == {
+        "name": guesses.FIELD_LIMITS["debtorName"], "email": guesses.FIELD_LIMITS["email"],
+        "address.line1": guesses.FIELD_LIMITS["addressAddressLine1"],
+        "address.postal_code": guesses.FIELD_LIMITS["addressPostalCode"],
+        "address.city": guesses.FIELD_LIMITS["addressCity"]}
+    assert MockAgency.requirements.max_lengths["name"] == 100
+    kravia = creditor()
+    request = kravia.request(name=LONG_NAME)
+    assert too_long(register_body(request, 1)) == (
+        f"debtorName is {len(LONG_NAME)} characters; Kravia takes at most 100", "name")
+    assert ("name", f"debtor 10: the name has {len(LONG_NAME)} characters; the agency takes "
+            "at most 100") in MockAgency(new_world()).problems(request)

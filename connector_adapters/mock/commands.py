@@ -20,7 +20,7 @@ from connector.cli.output import err, out, print_json, render_table
 from connector.cli.root import JsonOpt, LinkOpt, runtime, settings
 from connector.config import parse_duration
 from connector.errors import ConnectorError
-from connector.plain import plain
+from connector.plain import plain, visible
 from connector.ports import AdapterContext
 from connector_adapters.mock.plugin import open_world, reset_world, world_path
 
@@ -131,8 +131,9 @@ def mock_advance(
                     "events": event_rows(ran)})
         return
     for scheduled in ran:
-        out.print(f"{scheduled.id} {scheduled.at.isoformat()} {describe(scheduled.event)}: "
-                  f"{scheduled.state}: {scheduled.result}", markup=False, highlight=False)
+        out.print(visible(f"{scheduled.id} {scheduled.at.isoformat()} "
+                          f"{describe(scheduled.event)}: {scheduled.state}: {scheduled.result}"),
+                  markup=False, highlight=False)
     out.print(f"mock world now {world.now.isoformat()} (company day {world.today})")
 
 

@@ -19,7 +19,7 @@ from connector.cli.root import JsonOpt, LinkOpt
 from connector.config import parse_duration
 from connector.errors import UserError
 from connector.plain import visible
-from connector_adapters.mock.events import EVENTS, Event, Scheduled
+from connector_adapters.mock.events import EVENTS, Event, Scheduled, first_problem
 from connector_adapters.mock.plugin import open_world
 from connector_adapters.mock.world import World
 
@@ -53,9 +53,8 @@ def parse_event(data: dict[str, Any]) -> Event:
     try:
         return EVENTS.validate_python({k: v for k, v in data.items() if v is not None})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = [str(p) for p in first["loc"][1:]] or [str(p) for p in first["loc"]]
-        raise UserError(f"{'.'.join(where)}: {first['msg']}") from None
+        field, problem = first_problem(exc)
+        raise UserError(f"{field}: {problem}") from None
 
 
 def parse_at(text: str, world: World) -> datetime:

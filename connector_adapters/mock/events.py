@@ -13,7 +13,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from connector.domain import CaseOutcome, DunningSetup, Money
 from connector_adapters.mock.state import Record
@@ -196,6 +203,16 @@ Event = Annotated[
     Field(discriminator="kind"),
 ]
 EVENTS: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def first_problem(exc: ValidationError) -> tuple[str, str]:
+    """The field of an event's first bad value (``amount``; ``kind`` when the kind is
+    unknown) and what is wrong with it."""
+    first = exc.errors()[0]
+    loc = [str(p) for p in first["loc"][1:]] or [str(p) for p in first["loc"]] or ["kind"]
+    return ".".join(loc), first["msg"]
+
+
 AGENCY_KINDS = frozenset({"agency-pay", "agency-close", "agency-reject", "agency-payout"})
 """Kinds the agency runs; the ERP runs the rest (a fault runs on its operation's side)."""
 

@@ -23,7 +23,7 @@ def run(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
     (["mock", "pay"], "error: Missing argument 'invoice'. (see `connector mock pay --help`)"),
     (["mock", "credit", "501", "-1"], "error: No such option: -1"),
     (["bogus"], "error: No such command 'bogus'."),
-    (["jobs", "--limit", "many"], "error: Invalid value for '--limit'"),
+    (["daemon", "--rounds", "many"], "error: Invalid value for '--rounds'"),
 ])
 def test_a_usage_error_is_one_line(monkeypatch: pytest.MonkeyPatch,
                                    capfd: pytest.CaptureFixture[str], argv: list[str],

@@ -151,7 +151,14 @@ class Settings(BaseModel):
     store_url: str | None = None
     """SQLAlchemy URL; default: SQLite in ``state_dir``."""
     links: list[LinkSettings] = Field(default_factory=list)
+    runs_kept: timedelta = timedelta(days=30)
+    """How long sync runs are kept for ``connector runs`` and ``status``; older ones go."""
     _source: str = "built-in default"
+
+    @field_validator("runs_kept", mode="before")
+    @classmethod
+    def _kept(cls, value: Any) -> timedelta:
+        return parse_duration(value, positive=True)
 
     @property
     def source(self) -> str:

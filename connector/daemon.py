@@ -13,16 +13,16 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import structlog
 from sqlalchemy import delete, select, update
 
-from connector import engine
+from connector import jobs, runs
 from connector.clock import SystemClock
-from connector.errors import ConnectorError, LinkBusy
-from connector.jobs import worker_id
+from connector.errors import ConnectorError, LinkBusy, Stopping
 from connector.plain import error_line
 from connector.runtime import Runtime
 from connector.store.db import Store, upsert
@@ -116,7 +116,7 @@ def leased(store: Store, link: str, ttl: timedelta = DEFAULT_LEASE
     Yields the renewal to call as the pass goes on (``LinkContext.keepalive``), so a long
     pass keeps its lease; a renewal that finds the lease taken stops the pass.
     """
-    holder = worker_id()
+    holder = jobs.worker_id()
     clock = SystemClock()
     if not acquire(store, link, holder, clock.now(), ttl):
         raise busy(store, link)
@@ -145,47 +145,108 @@ def check_links(rt: Runtime) -> None:
             pass
 
 
-def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: threading.Event,
-        rounds: int | None = None) -> int:
-    """Sync all links every ``interval`` until ``stop`` is set (or ``rounds`` are done).
+@dataclass
+class Summary:
+    """What a daemon did, printed when it stops (``connector daemon --rounds 1``)."""
 
-    Returns how many link passes reported failures. A link that fails logs one line per
-    round; only an unexpected error adds a traceback (never with local variables, every
-    secret scrubbed: ``connector.logs``).
+    rounds: int = 0
+    passes: int = 0
+    skipped: int = 0
+    """Passes left to another process that held the link's lease."""
+    failed: dict[str, list[str]] = field(default_factory=dict)
+    """Link → its failed items (or why the pass failed), from its last pass."""
+    reaped: int = 0
+    interrupted: bool = False
+
+    def lines(self) -> list[str]:
+        ended = "stopped by a signal" if self.interrupted else "done"
+        head = (f"{ended} after {self.rounds} round(s): {self.passes} link pass(es), "
+                f"{len(self.failed)} link(s) with failures, {self.skipped} skipped "
+                "(synced by another process)")
+        if self.reaped:
+            head += f", {self.reaped} job(s) of dead processes queued again"
+        shown = [head]
+        for link, items in sorted(self.failed.items()):
+            more = f" (and {len(items) - 3} more)" if len(items) > 3 else ""
+            shown.append(f"  {link}: {'; '.join(items[:3])}{more}")
+        return shown
+
+
+@dataclass
+class Stop:
+    """How a daemon is told to stop: ``requested`` ends it after the link in hand;
+    ``hurry`` makes the pass in hand hand its work back at its next step or job. A signal
+    sets ``requested`` and, ``deadline`` later, ``hurry``; a second signal hurries at once."""
+
+    deadline: timedelta = timedelta(seconds=30)
+    requested: threading.Event = field(default_factory=threading.Event)
+    hurry: threading.Event = field(default_factory=threading.Event)
+
+    def signal(self) -> None:
+        if self.requested.is_set():
+            self.hurry.set()
+            return
+        self.requested.set()
+        timer = threading.Timer(self.deadline.total_seconds(), self.hurry.set)
+        timer.daemon = True
+        timer.start()
+
+
+def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = None,
+        rounds: int | None = None) -> Summary:
+    """Sync all links every ``interval`` until told to stop (or ``rounds`` are done).
+
+    Each round first queues again the jobs of processes that died (``jobs.reap``) and
+    prunes old runs. A link that fails logs one line per round; only an unexpected error
+    adds a traceback (never with local variables, every secret scrubbed: ``connector.logs``).
     """
+    from connector.passes import run_pass  # it takes its lease from here
+
+    stop = stop or Stop()
     check_links(rt)
-    failed = 0
-    done = 0
-    while not stop.is_set() and (rounds is None or done < rounds):
+    summary = Summary()
+    wall = SystemClock()
+    while not stop.requested.is_set() and (rounds is None or summary.rounds < rounds):
+        with rt.store.session() as session:
+            summary.reaped += jobs.reap(session, rt.clock.now())
+        runs.prune(rt.store, wall.now() - rt.settings.runs_kept)
         for name in rt.link_names(None):
-            if stop.is_set():
+            if stop.requested.is_set():
                 break
             try:
-                with leased(rt.store, name, lease) as renew, rt.link(name) as ctx:
-                    ctx.keepalive = renew
-                    report = engine.sync(ctx)
-                failed += 0 if report.ok else 1
-                log.info("link synced", link=name, ok=report.ok, moved=dict(report.moved),
-                         failures=len(report.failures))
+                report = run_pass(rt, name, lease, hurry=stop.hurry)
             except LinkBusy as exc:  # leased elsewhere: its turn comes next round
+                summary.skipped += 1
                 log.info("link skipped", link=name, reason=error_line(exc))
+                continue
+            except Stopping:
+                summary.interrupted = True
+                break
             except ConnectorError as exc:  # a known failure: one line, no traceback
-                failed += 1
+                summary.failed[name] = [error_line(exc)]
                 log.error("link failed", link=name, error=error_line(exc))
-            except Exception:  # one link's trouble must not stop the others
-                failed += 1
+                continue
+            except Exception as exc:  # one link's trouble must not stop the others
+                summary.failed[name] = [f"crashed: {error_line(exc)}"]
                 log.exception("link sync crashed", link=name)
-        done += 1
-        if rounds is None or done < rounds:
-            stop.wait(interval.total_seconds())
-    return failed
+                continue
+            summary.passes += 1
+            summary.failed.pop(name, None)
+            if report.failures:
+                summary.failed[name] = [f"{f.item}: {f.reason}" for f in report.failures]
+        summary.rounds += 1
+        if rounds is None or summary.rounds < rounds:
+            stop.requested.wait(interval.total_seconds())
+    summary.interrupted = summary.interrupted or stop.requested.is_set()
+    return summary
 
 
-def stop_on_signals(stop: threading.Event) -> None:
-    """SIGTERM and SIGINT finish the link in hand, then stop."""
+def stop_on_signals(stop: Stop) -> None:
+    """SIGTERM and SIGINT finish the link in hand (within ``stop.deadline``), then stop; a
+    second signal hands the work in hand back at once."""
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
+        stop.signal()
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)

@@ -45,8 +45,9 @@ def _step(ctx: LinkContext, name: str, fn: Callable[[], T]) -> T | None:
     try:
         return fn()
     except (AdapterError, ConfigError) as exc:
-        log.warning("step failed", link=ctx.link, step=name, error=str(exc))
-        ctx.report.fail(name, ctx.link, f"{type(exc).__name__}: {exc}")
+        log.warning("step failed", link=ctx.link, step=name,
+                    error=f"{type(exc).__name__}: {exc}")
+        ctx.report.fail(name, ctx.link, f"{type(exc).__name__}: {exc}", f"{name} step")
         return None
 
 
@@ -60,10 +61,12 @@ def sync(ctx: LinkContext) -> SyncReport:
         # Every record that cannot be handled right now is a failure of the pass, until fixed.
         with ctx.statement() as session:
             for error in item_errors.open_errors(session, ctx.link):
-                report.fail(error.resource, error.key, error.reason)
+                report.fail(error.resource, error.key, error.reason,
+                            item_errors.item_of(error.resource, error.key, error.raw))
             for job in jobs.dead(session, ctx.link):
                 report.fail(job.kind, job.key, f"gave up after {job.attempts} attempts "
-                            f"({job.last_error}); `connector retry {job.id}` tries again")
+                            f"({job.last_error}); `connector retry {job.id}` tries again",
+                            jobs.item_of(job.kind, job.key, job.payload))
     finally:
         ctx.known = None
         if ctx.dry_run:

@@ -42,3 +42,10 @@ class Unsupported(ConnectorError):
 
 class NotYetUsable(ConnectorError):
     """An adapter that is registered but not ready to run."""
+
+
+class Stopping(BaseException):
+    """The process is stopping (SIGTERM, SIGINT): the pass in hand hands its work back.
+
+    A ``BaseException``, so no ``except Exception`` of a step or a job handler takes it for
+    a failure of that step or job."""

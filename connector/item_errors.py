@@ -17,6 +17,16 @@ def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: v if isinstance(v, str | int | bool | None) else str(v) for k, v in raw.items()}
 
 
+def item_of(resource: str, key: str, raw: dict[str, Any]) -> str:
+    """A record's name as its users know it (an invoice or customer number), for failures."""
+    for field, name in (("invoice_no", "invoice"), ("invoiceNo", "invoice"),
+                        ("number", resource)):
+        value = raw.get(field)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            return f"{name} {value}"
+    return f"{resource} {key}"
+
+
 def store(
     session: Session, link: str, resource: str,
     errors: Sequence[tuple[str, str, dict[str, Any]]], now: datetime,

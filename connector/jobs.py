@@ -65,6 +65,19 @@ class Job:
 JOB_COLUMNS = (JobRow.id, JobRow.link, JobRow.kind, JobRow.key, JobRow.payload, JobRow.attempts)
 
 
+def item_of(kind: str, key: str, payload: dict[str, Any]) -> str:
+    """A job's item as its users know it, for failures and logs: the invoice number or the
+    claim id (``connector cases``), never the ERP's internal id inside the key."""
+    request = payload.get("request")
+    if isinstance(request, dict) and request.get("invoice_no"):
+        return f"invoice {request['invoice_no']}"  # a transfer carries the whole case
+    for field, name in (("invoice_no", "invoice"), ("claim_id", "claim"),
+                        ("payout_id", "payout")):
+        if payload.get(field) is not None:
+            return f"{name} {payload[field]}"
+    return f"{kind} {key}"
+
+
 def worker_id() -> str:
     """Who holds a lease: host and process, so a stuck lease can be traced to its owner."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}"
@@ -178,6 +191,19 @@ def complete(session: Session, ends: Sequence[tuple[int, JobState, str | None]],
                     updated_at=now).returning(JobRow.id),
             execution_options={"synchronize_session": False}))
     return ended
+
+
+def hand_back(session: Session, ids: Sequence[int], holder: str, now: datetime) -> int:
+    """Return jobs claimed but never tried (the process is stopping) to the queue, due now,
+    as if never claimed: their claim's attempt is taken back. Returns how many."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(JobRow).where(_held(ids, holder))
+        .values(state=JobState.QUEUED.value, attempts=JobRow.attempts - 1, run_after=now,
+                locked_by=None, locked_until=None, updated_at=now),
+        execution_options={"synchronize_session": False})
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def finish(session: Session, job_id: int, state: JobState, now: datetime,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
+from enum import StrEnum
 from typing import Any
 
 import structlog
@@ -40,7 +41,23 @@ class _Stderr:
         sys.stderr.flush()
 
 
-def configure_logging(verbosity: int = 0) -> None:
+class LogFormat(StrEnum):
+    AUTO = "auto"
+    """JSON when stderr is not a terminal (a service manager, a container), else console."""
+    JSON = "json"
+    CONSOLE = "console"
+
+
+def renderer(fmt: LogFormat) -> Any:
+    """structlog's own renderer for the format: one JSON object per line, or text."""
+    if fmt is LogFormat.AUTO:
+        fmt = LogFormat.CONSOLE if sys.stderr.isatty() else LogFormat.JSON
+    if fmt is LogFormat.JSON:
+        return structlog.processors.JSONRenderer(default=str)
+    return structlog.dev.ConsoleRenderer(colors=False)
+
+
+def configure_logging(verbosity: int = 0, fmt: LogFormat = LogFormat.AUTO) -> None:
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity, 2)]
     structlog.configure(
         processors=[
@@ -48,7 +65,7 @@ def configure_logging(verbosity: int = 0) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             *SAFE_PROCESSORS,
-            structlog.dev.ConsoleRenderer(colors=False),
+            renderer(fmt),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ class Failure:
     resource: str
     key: str
     reason: str
+    item: str = ""
+    """The item as its users know it ("invoice 10042", "claim 7"), never an internal id."""
 
 
 @dataclass
@@ -38,8 +40,8 @@ class SyncReport:
     def ok(self) -> bool:
         return not self.failures
 
-    def fail(self, resource: str, key: str, reason: str) -> None:
-        self.failures.append(Failure(resource, key, reason))
+    def fail(self, resource: str, key: str, reason: str, item: str = "") -> None:
+        self.failures.append(Failure(resource, key, reason, item or f"{resource} {key}"))
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -14,12 +14,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
+import structlog
 from sqlalchemy.orm import Session
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from connector import jobs
 from connector.context import LinkContext
-from connector.errors import TransientError
+from connector.errors import Stopping, TransientError
+from connector.secrets import scrub
 
 BATCH = 100
 """Jobs taken by a link's first claim of a kind, under one lease renewed for all of them once
@@ -94,21 +96,28 @@ def run(ctx: LinkContext, kind: str, handle: Handler,
             return handled
         started = time.monotonic()
         batch = Batch(ctx, holder, leased_at, [job.id for job in claimed])
-        for job in claimed:
-            ctx.keepalive()
-            if not batch.holds(job):
-                continue
-            try:
-                record = handle(job)
-            except Exception as exc:  # one job's failure must not stop the others
-                reason = f"{type(exc).__name__}: {exc}"
-                state = batch.fail(job, reason)
-                if state is not None and on_failure is not None:
-                    on_failure(job, reason, state)
-                ctx.report.fail(kind, job.key, reason)
-                continue
-            batch.done(job, record)
-            handled += 1
+        try:
+            for job in claimed:
+                ctx.keepalive()
+                if not batch.holds(job):
+                    continue
+                item = jobs.item_of(kind, job.key, job.payload)
+                with structlog.contextvars.bound_contextvars(job_id=job.id, item=item):
+                    try:
+                        record = handle(job)
+                    except Exception as exc:  # one job's failure must not stop the others
+                        reason = scrub(f"{type(exc).__name__}: {exc}")  # it is stored
+                        state = batch.fail(job, reason)
+                        if state is not None and on_failure is not None:
+                            on_failure(job, reason, state)
+                        ctx.report.fail(kind, job.key, reason, item)
+                        continue
+                batch.done(job, record)
+                handled += 1
+        except Stopping:
+            batch.flush()
+            batch.hand_back()
+            raise
         batch.flush()
         pace = (time.monotonic() - started) / len(claimed)
         size = max(BATCH_MIN, min(BATCH_MAX, int(FLUSH_EVERY / pace) if pace else BATCH_MAX))
@@ -144,6 +153,12 @@ class Batch:
         elif self.pending and time.monotonic() - self.since > FLUSH_EVERY:
             self.flush()
         return job.id in self.held
+
+    def hand_back(self) -> None:
+        """Return the jobs not tried yet to the queue: the process is stopping."""
+        with self.ctx.tx() as session:
+            jobs.hand_back(session, sorted(self.held), self.holder, self.ctx.now())
+        self.held.clear()
 
     def done(self, job: jobs.Job, record: Record | None) -> None:
         if not self.pending:
@@ -196,4 +211,5 @@ class Batch:
     def _failed_to_write(self, job: jobs.Job) -> None:
         reason = f"recording the result failed: {traceback.format_exc(limit=0).strip()}"
         self.fail(job, reason)
-        self.ctx.report.fail(job.kind, job.key, reason)
+        self.ctx.report.fail(job.kind, job.key, reason,
+                             jobs.item_of(job.kind, job.key, job.payload))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,8 +44,8 @@ erp = {{ adapter = "mock", world = "two.json" }}
 agency = {{ adapter = "mock", world = "two.json" }}
 ''')
     rt = Runtime(load_settings(config))
-    failed = daemon.run(rt, timedelta(0), TTL, threading.Event(), rounds=1)
-    assert failed == 0
+    summary = daemon.run(rt, timedelta(0), TTL, rounds=1)
+    assert summary.failed == {} and summary.passes == 2
     with rt.store.session() as session:
         from sqlalchemy import select
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import typer
 
-from connector.cli import actions, lists, ops, sync
+from connector.cli import actions, lists, ops, service, sync
 from connector.cli.root import app, main
 from connector.registry import first_line, plugin_manager, warn_once
 
-__all__ = ["actions", "add_plugin_commands", "app", "lists", "main", "ops", "sync"]
+__all__ = ["actions", "add_plugin_commands", "app", "lists", "main", "ops", "service", "sync"]
 
 
 def add_plugin_commands(to: typer.Typer) -> None:

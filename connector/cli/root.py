@@ -22,7 +22,7 @@ from connector.cli.output import err, out
 from connector.config import Settings, load_settings
 from connector.context import LinkContext
 from connector.errors import ConnectorError
-from connector.logs import configure_logging
+from connector.logs import LogFormat, configure_logging
 from connector.plain import error_line
 from connector.runtime import Runtime
 from connector.secrets import scrub
@@ -68,6 +68,9 @@ def main_options(
         "the built-in mock demo link).")] = None,
     verbose: Annotated[int, typer.Option("--verbose", "-v", count=True,
                                          help="More log output on stderr (-v, -vv).")] = 0,
+    log_format: Annotated[LogFormat, typer.Option(
+        "--log-format", help="Log lines on stderr as JSON (one object a line) or console "
+        "text; auto: JSON unless stderr is a terminal.")] = LogFormat.AUTO,
     version: Annotated[bool, typer.Option(
         "--version", callback=show_version, is_eager=True,
         help="Print the installed version and exit.")] = False,
@@ -75,7 +78,7 @@ def main_options(
     """Connect an ERP with a debt-collection agency: overdue invoices become collection cases,
     and the agency's status comes back."""
     State.config = config
-    configure_logging(verbose)
+    configure_logging(verbose, log_format)
 
 
 def settings() -> Settings:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
 
-from connector import engine
 from connector.cli.output import out, print_json
 from connector.cli.root import JsonOpt, LinkOpt, app, runtime
 from connector.errors import ConnectorError
 from connector.plain import plain
 from connector.report import SyncReport
+from connector.secrets import scrub
 
 
 @app.command()
@@ -24,14 +25,10 @@ def sync(
     """Run one sync pass for each link (or the one named), then exit.
 
     Exits with status 1 when any item failed; the failures are listed."""
-    from connector.daemon import leased
+    from connector.passes import run_pass
 
     rt = runtime()
-    reports: list[SyncReport] = []
-    for name in rt.link_names(link):
-        with leased(rt.store, name) as renew, rt.link(name, dry_run=dry_run) as ctx:
-            ctx.keepalive = renew
-            reports.append(engine.sync(ctx))
+    reports = [run_pass(rt, name, dry_run=dry_run, warn=False) for name in rt.link_names(link)]
     if as_json:
         print_json([r.as_dict() for r in reports])
     else:
@@ -71,32 +68,39 @@ def show_report(report: SyncReport) -> None:
                       "connector jobs, or --json")
 
 
+def duration_option(name: str, value: str) -> timedelta:
+    from connector.config import parse_duration
+
+    try:
+        return parse_duration(value, positive=True)
+    except ValueError as exc:
+        raise ConnectorError(f"{name}: {exc}") from None
+
+
 @app.command()
 def daemon(
     interval: Annotated[str, typer.Option(help="Pause between rounds over all links.")] = "5m",
     lease: Annotated[str, typer.Option(help="How long a link stays leased to this "
                                        "process while it syncs it.")] = "15m",
     rounds: Annotated[int | None, typer.Option(help="Stop after this many rounds "
-                                               "(default: run until stopped).")] = None,
+                                               "(default: run until stopped).", min=1)] = None,
+    stop_timeout: Annotated[str, typer.Option(
+        help="After SIGTERM or Ctrl-C, how long the link in hand may take to finish before "
+        "its work is handed back.")] = "30s",
 ) -> None:
     """Sync every link in turn, again and again, beside other daemons on the same store.
 
-    SIGTERM or Ctrl-C finishes the link in hand and stops."""
-    import threading
-
+    SIGTERM or Ctrl-C finishes the link in hand (within --stop-timeout, else hands its
+    work back) and exits 0; a second signal hands it back at once. Prints a summary when
+    it stops; with --rounds, exits 1 if a link failed."""
     from connector import daemon as daemon_mod
-    from connector.config import parse_duration
 
-    try:
-        every = parse_duration(interval, positive=True)
-    except ValueError as exc:
-        raise ConnectorError(f"--interval: {exc}") from None
-    try:
-        hold = parse_duration(lease, positive=True)
-    except ValueError as exc:
-        raise ConnectorError(f"--lease: {exc}") from None
-    stop = threading.Event()
+    every = duration_option("--interval", interval)
+    hold = duration_option("--lease", lease)
+    stop = daemon_mod.Stop(duration_option("--stop-timeout", stop_timeout))
     daemon_mod.stop_on_signals(stop)
-    failed = daemon_mod.run(runtime(), every, hold, stop, rounds)
-    if rounds is not None and failed:
+    summary = daemon_mod.run(runtime(), every, hold, stop, rounds)
+    for line in summary.lines():
+        out.print(plain(scrub(line)), highlight=False, soft_wrap=True)
+    if rounds is not None and summary.failed and not summary.interrupted:
         raise typer.Exit(1)

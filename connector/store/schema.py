@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -277,3 +278,37 @@ class LeaseRow(Base):
     link: Mapped[str] = mapped_column(String(100), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100))
     until: Mapped[datetime]
+
+
+class SyncRunRow(Base):
+    """One pass of one link: when, by which process, how it ended and what it did."""
+
+    __tablename__ = "sync_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    link: Mapped[str] = mapped_column(String(100))
+    holder: Mapped[str] = mapped_column(String(100))
+    """The process (``host:pid``) that ran the pass."""
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(String(20))
+    """running, ok, failed (some items failed), interrupted (stopped by a signal) or crashed."""
+    pulled: Mapped[dict[str, Any]] = mapped_column(JSON)
+    moved: Mapped[dict[str, Any]] = mapped_column(JSON)
+    transferred: Mapped[int] = mapped_column(Integer, default=0)
+    failure_count: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    """The first failures of the pass (resource, item, reason), for ``connector status``."""
+    error: Mapped[str | None] = mapped_column(Text)
+    """Why a crashed or interrupted pass ended."""
+
+    __table_args__ = (Index("ix_sync_runs_link", "link", "started_at"),
+                      Index("ix_sync_runs_started", "started_at"))
+
+
+class RequestBudgetRow(Base):
+    """A request budget shared by every process using one credential: the GCRA theoretical
+    arrival time of its next request, in seconds on the database's clock."""
+
+    __tablename__ = "request_budgets"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float)

@@ -283,7 +283,7 @@ class PowerOfficeErp:
 
     def _v1_send(self, path: str, body: BaseModel) -> Any:
         assert self.v1 is not None
-        answer = self.v1.send_json("POST", path, body.model_dump(mode="json"))
+        answer = self.v1.send_json("POST", path, body.model_dump())
         envelope = wire.V1Envelope.model_validate(answer or {})
         if not envelope.success:
             raise AdapterError(f"poweroffice v1: {path} was not carried out")
@@ -383,7 +383,7 @@ class PowerOfficeErp:
 
     def _send(self, path: str, body: BaseModel) -> Any:
         return self._explained(
-            lambda: self.http.send_json("POST", path, body.model_dump(mode="json")))
+            lambda: self.http.send_json("POST", path, body.model_dump()))
 
     def _explained(self, call: Callable[[], Any]) -> Any:
         """A 403 names the privileges the client key lacks (/ClientIntegrationInformation)."""

@@ -139,6 +139,8 @@ class PowerOfficeEmulator:
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     """(operation, path, query) of every request answered, for tests to count."""
     rate_limited: int = 0
+    arrivals: list[float] = field(default_factory=list)
+    """When each request with a known subscription key arrived (``clock``)."""
     tokens_issued: int = 0
     duplicate_proposals: int = 0
     """Proposals carrying a reference another proposal carries (PowerOffice takes them)."""
@@ -278,9 +280,11 @@ class PowerOfficeEmulator:
         key = request.headers.get(wire.SUBSCRIPTION_KEY_HEADER)
         if key not in self.keys.subscription_keys:
             raise Problem(401)
+        now = self.clock()
+        with self.lock:
+            self.arrivals.append(now)
         if self.rate is None:
             return
-        now = self.clock()
         with self.lock:
             window = self._window.setdefault(key, deque())
             while window and window[0] <= now - 1.0:
@@ -515,7 +519,7 @@ class PowerOfficeEmulator:
         return Created(wire.BankVoucher(Id=self.voucher_id(record),
                                         Description=record.description,
                                         ExternalImportReference=body.ExternalImportReference,
-                                        VoucherDate=record.on).model_dump(mode="json"))
+                                        VoucherDate=record.on).model_dump())
 
     async def _propose(self, request: Request) -> Any:
         body: wire.JournalEntryVoucherPost = await _body(request, wire.JournalEntryVoucherPost)
@@ -542,7 +546,7 @@ class PowerOfficeEmulator:
                                       lines=lines, flagged=any(ln.flag for ln in lines)))
         return Created(wire.JournalEntryVoucher(
             Id=self.voucher_id(record), Description=description,
-            VoucherDate=record.on).model_dump(mode="json"))
+            VoucherDate=record.on).model_dump())
 
     def _line(self, account_id: int, amount: Decimal, description: str | None,
               invoice_no: str | None, vat_id: int | None) -> VoucherLine:
@@ -576,7 +580,7 @@ class PowerOfficeEmulator:
         return wire.BankVoucher(Id=self.voucher_id(voucher), Description=voucher.description,
                                 ExternalImportReference=voucher.reference
                                 if voucher.kind is VoucherKind.POSTED else None,
-                                VoucherDate=voucher.on).model_dump(mode="json")
+                                VoucherDate=voucher.on).model_dump()
 
     async def _proposal(self, request: Request) -> Any:
         voucher = self.world_voucher(request.path_params["id"])
@@ -585,7 +589,7 @@ class PowerOfficeEmulator:
                                             f"{request.path_params['id']}", casing="camel")
         return wire.JournalEntryVoucher(Id=self.voucher_id(voucher),
                                         Description=voucher.description,
-                                        VoucherDate=voucher.on).model_dump(mode="json")
+                                        VoucherDate=voucher.on).model_dump()
 
     async def _proposals(self, request: Request) -> Any:
         rows = [{"Id": self.voucher_id(v), "VoucherType": wire.BANK_JOURNAL,

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from connector.clock import Clock
 from connector.http import RateLimiter
 from connector_adapters.mock.world import World
 from connector_adapters.poweroffice.adapter import PowerOfficeErp
@@ -62,18 +63,22 @@ def unlimited() -> RateLimiter:
 
 
 def client(world: World | None = None, *, rate: int | None = None,
-           limiter: RateLimiter | None = None, **extra: Any) -> Client:
-    """The adapter over an emulator of ``world``; customer 10 exists. ``rate`` None: the
-    emulator does not limit (tests of the limit set it and a real limiter)."""
-    world = world or new_world()
-    if "10" not in world.erp.customers:
+           limiter: RateLimiter | None = None, clock: Clock | None = None,
+           **extra: Any) -> Client:
+    """The adapter over an emulator of ``world`` (default: a new one with customer 10).
+    ``rate`` None: the
+    emulator does not limit (tests of the limit set it and a real limiter). ``clock`` is
+    the adapter's (default: the world's)."""
+    if world is None:
+        world = new_world()
         world.add_customer("10", "Nordlys AS", organization_number="923609016",
                            address=FULL_ADDRESS)
-    clock = TickingClock()
-    emulator = PowerOfficeEmulator(world, KEYS, rate=rate, clock=clock)
-    erp = PowerOfficeErp(settings(**extra), clock=world.clock, transport=emulator.transport(),
-                         limiter=limiter or unlimited(), sleep=lambda _: None, token_clock=clock)
-    return Client(world, emulator, erp, clock)
+    ticking = TickingClock()
+    emulator = PowerOfficeEmulator(world, KEYS, rate=rate, clock=ticking)
+    erp = PowerOfficeErp(settings(**extra), clock=clock or world.clock,
+                         transport=emulator.transport(), limiter=limiter or unlimited(),
+                         sleep=lambda _: None, token_clock=ticking)
+    return Client(world, emulator, erp, ticking)
 
 
 @pytest.fixture

@@ -161,9 +161,9 @@ def collect(ctx: LinkContext, invoice_nos: Sequence[str]) -> ActionResult:
         claimed = {c.invoice_id: c for c in session.scalars(select(ClaimRow).where(
             ClaimRow.link == ctx.link,
             ClaimRow.invoice_id.in_([r.erp_id for r in rows.values()])))}
-        customers = {c.number: c for c in session.scalars(select(CustomerRow).where(
+        customers = {c.erp_id: c for c in session.scalars(select(CustomerRow).where(
             CustomerRow.link == ctx.link,
-            CustomerRow.number.in_([r.customer_no for r in rows.values()])))}
+            CustomerRow.erp_id.in_([r.customer_id for r in rows.values()])))}
         chosen: list[InvoiceRow] = []
         for no in invoice_nos:
             row = rows.get(no)
@@ -207,7 +207,7 @@ def _collect_refusal(no: str, row: InvoiceRow | None, claimed: dict[str, ClaimRo
     data = row.data
     if data.get("kind") == InvoiceKind.CREDIT_NOTE.value or not row.is_open:
         return f"invoice {no} has no open balance to collect (balance {row.balance})"
-    customer = customers.get(row.customer_no)
+    customer = customers.get(row.customer_id)
     if customer is not None and not customer.transfer_to_agency:
         return f"customer {row.customer_no} is excluded from collection (R11)"
     action = data.get("next_action")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from connector import item_errors, jobs, worker
 from connector.claims import view
 from connector.context import LinkContext
-from connector.domain import CaseStatus, CaseUpdate, ClaimList, ClaimState, Outcome
+from connector.domain import CaseOutcome, CaseStatus, CaseUpdate, ClaimList, ClaimState
 from connector.lifecycle import HistoryLine
 from connector.ports import Capability
 from connector.pull import pull_by_cursor
@@ -24,11 +24,11 @@ STATUS_KIND = "status"
 IN_FLIGHT = (ClaimState.TRANSFERRING.value, ClaimState.TRANSFER_FAILED.value)
 """Sent, or being sent, but not known to be at the agency."""
 OUTCOME_TEXT = {
-    Outcome.PAID: "paid in full",
-    Outcome.PARTLY_PAID: "partly paid",
-    Outcome.UNRESOLVED: "unresolved",
-    Outcome.WITHDRAWN: "withdrawn",
-    Outcome.CREDITED: "credited",
+    CaseOutcome.PAID: "paid in full",
+    CaseOutcome.PARTLY_PAID: "partly paid",
+    CaseOutcome.UNRESOLVED: "unresolved",
+    CaseOutcome.WITHDRAWN: "withdrawn",
+    CaseOutcome.CREDITED: "credited",
 }
 
 
@@ -96,11 +96,13 @@ def show_in_erp(ctx: LinkContext, session: Session, statuses: Sequence[jobs.JobS
         jobs.enqueue(session, ctx.link, statuses, now, revive=jobs.EVERY_STATE)
 
 
-def _outcome(u: CaseUpdate) -> Outcome:
+def _outcome(u: CaseUpdate) -> CaseOutcome:
     """For an agency that closes without saying how: paid in full means nothing is owed (R9)."""
     if u.balance_at_agency == 0 and u.remaining_principal == 0:
-        return Outcome.PAID
-    return Outcome.PARTLY_PAID if u.remaining_principal < u.original_amount else Outcome.UNRESOLVED
+        return CaseOutcome.PAID
+    if u.remaining_principal < u.original_amount:
+        return CaseOutcome.PARTLY_PAID
+    return CaseOutcome.UNRESOLVED
 
 
 def _adopt_in_flight(ctx: LinkContext, session: Session, unknown: Sequence[CaseUpdate],

@@ -58,7 +58,7 @@ def _candidates(ctx: LinkContext) -> Select[InvoiceRow, int]:
 
 
 def classify(ctx: LinkContext, invoice_ids: Sequence[str] | None = None,
-             customer_nos: Sequence[str] = ()) -> int:
+             customer_ids: Sequence[str] = ()) -> int:
     """Enter ready invoices into Draft or Approved; all of them, or only those named."""
     entered = 0
     if invoice_ids is None:
@@ -75,10 +75,10 @@ def classify(ctx: LinkContext, invoice_ids: Sequence[str] | None = None,
         with ctx.tx() as session:
             page = list(session.execute(_candidates(ctx).where(InvoiceRow.erp_id.in_(chunk))))
             entered += _enter(ctx, session, page)
-    for chunk in chunks(sorted(customer_nos)):
+    for chunk in chunks(sorted(customer_ids)):
         with ctx.tx() as session:
             page = list(session.execute(
-                _candidates(ctx).where(InvoiceRow.customer_no.in_(chunk))))
+                _candidates(ctx).where(InvoiceRow.customer_id.in_(chunk))))
             entered += _enter(ctx, session, page)
     return entered
 
@@ -87,12 +87,12 @@ def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
     assert ctx.company is not None
     now, today = ctx.now(), ctx.today()
     invoices = [as_invoice(row[0]) for row in page]
-    customers = load_customers(session, ctx.link, sorted({i.customer_no for i in invoices}))
+    customers = load_customers(session, ctx.link, sorted({i.customer_id for i in invoices}))
     letters = load_letters(session, ctx.link, [i.id for i in invoices])
     entering: list[NewClaim] = []
     unknown: list[tuple[str, str, dict[str, Any]]] = []
     for invoice in invoices:
-        customer = customers.get(invoice.customer_no)
+        customer = customers.get(invoice.customer_id)
         if customer is None:
             unknown.append((invoice.id, f"invoice {invoice.invoice_no}: customer "
                             f"{invoice.customer_no} is not known in the ERP",
@@ -108,7 +108,8 @@ def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
         auto = " (R2: automatic transfer)" if target is ClaimList.APPROVED else ""
         entering.append(NewClaim(
             invoice_id=invoice.id, invoice_no=invoice.invoice_no,
-            customer_no=invoice.customer_no, amount=invoice.amount, balance=invoice.balance,
+            customer_id=invoice.customer_id, customer_no=invoice.customer_no,
+            amount=invoice.amount, balance=invoice.balance,
             currency=invoice.currency, due_date=invoice.due_date,
             state=ClaimState(target.value), text=f"Entered {target.value.title()}{auto}; {rule}",
             status=status_for(target, found), obstacles=[o.as_dict() for o in found]))
@@ -153,14 +154,14 @@ def _drop_reason(invoice: Invoice, customer: Customer | None) -> str | None:
     return None
 
 
-def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequence[str]) -> None:
+def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_ids: Sequence[str]) -> None:
     """Bring not-yet-transferred claims in line with what changed in the ERP.
 
     Paid, credited or deleted invoices and excluded customers leave Draft/Approved (docs/rules.md,
     R11); a held claim stays held unless its invoice is gone. Balances and obstacles (R7) are
     refreshed. Claims already at the agency are not touched here (R6, R11).
     """
-    if not invoice_ids and not customer_nos:
+    if not invoice_ids and not customer_ids:
         return
     with ctx.statement() as session:
         if session.scalar(select(ClaimRow.id).where(
@@ -168,7 +169,7 @@ def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequen
         ).limit(1)) is None:
             return  # nothing to reconcile, as on a first pass
     for column, keys in ((ClaimRow.invoice_id, invoice_ids),
-                         (ClaimRow.customer_no, customer_nos)):
+                         (ClaimRow.customer_id, customer_ids)):
         for chunk in chunks(sorted(keys)):
             with ctx.tx() as session:
                 _reconcile_page(ctx, session, session.execute(
@@ -176,7 +177,7 @@ def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_nos: Sequen
                     .join(InvoiceRow, (InvoiceRow.link == ClaimRow.link)
                           & (InvoiceRow.erp_id == ClaimRow.invoice_id))
                     .outerjoin(CustomerRow, (CustomerRow.link == ClaimRow.link)
-                               & (CustomerRow.number == ClaimRow.customer_no))
+                               & (CustomerRow.erp_id == ClaimRow.customer_id))
                     .where(ClaimRow.link == ctx.link, column.in_(chunk),
                            ClaimRow.state.in_(NOT_TRANSFERRED))
                 ).all())

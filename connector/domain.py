@@ -115,7 +115,10 @@ class InvoiceKind(StrEnum):
 class Invoice(Model):
     id: str
     invoice_no: str
+    customer_id: str
+    """The ERP's own id of the customer: invoices join customers by it."""
     customer_no: str
+    """The customer number, for display and search (an ERP may renumber a customer)."""
     invoice_date: date
     due_date: date
     amount: Money
@@ -235,7 +238,7 @@ class AgencyCase(Model):
 # ---------------------------------------------------------------- the way back (docs/rules.md)
 
 
-class Outcome(StrEnum):
+class CaseOutcome(StrEnum):
     """How the agency closed a case (R9)."""
 
     PAID = "paid"
@@ -262,7 +265,7 @@ class CaseUpdate(Model):
     status: str
     paused: bool = False
     closed: bool = False
-    outcome: Outcome | None = None
+    outcome: CaseOutcome | None = None
     original_amount: Money
     remaining_principal: Money
     balance_at_agency: Money

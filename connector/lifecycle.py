@@ -102,6 +102,7 @@ class NewClaim:
 
     invoice_id: str
     invoice_no: str
+    customer_id: str
     customer_no: str
     amount: Decimal
     balance: Decimal
@@ -184,7 +185,8 @@ class Lifecycle:
                   "paused": False, **claim.agency}
         return {
             "link": self.link, "invoice_id": claim.invoice_id, "invoice_no": claim.invoice_no,
-            "customer_no": claim.customer_no, "amount": claim.amount, "balance": claim.balance,
+            "customer_id": claim.customer_id, "customer_no": claim.customer_no,
+            "amount": claim.amount, "balance": claim.balance,
             "currency": claim.currency, "due_date": claim.due_date, "status": claim.status,
             "obstacles": [dict(o) for o in claim.obstacles], "entered_at": now,
             **_state_columns(None, claim.state, now, None),

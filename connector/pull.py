@@ -34,6 +34,7 @@ class Touched:
     """What changed in this pass, so only that is re-evaluated within the same day."""
 
     customers: set[str] = field(default_factory=set)
+    """ERP ids."""
     invoices: set[str] = field(default_factory=set)
 
 
@@ -53,20 +54,21 @@ def customer_row(link: str, c: Customer) -> dict[str, Any]:
 def write_customers(session: Session, link: str, customers: Sequence[Customer]) -> None:
     """Upsert customer cards (also used for the fresh cards read before a transfer)."""
     upsert(session, CustomerRow, [customer_row(link, c) for c in customers],
-           keys=("link", "number"), update=("erp_id", "transfer_to_agency", "data", "changed_at"))
+           keys=("link", "erp_id"), update=("number", "transfer_to_agency", "data", "changed_at"))
 
 
 def _write_invoices(ctx: LinkContext, session: Session, invoices: Sequence[Invoice]) -> None:
     rows = [
         {"link": ctx.link, "erp_id": i.id, "invoice_no": i.invoice_no,
-         "customer_no": i.customer_no, "due_date": i.due_date, "balance": i.balance,
+         "customer_id": i.customer_id, "customer_no": i.customer_no, "due_date": i.due_date,
+         "balance": i.balance,
          "is_open": is_open_claim(i) and invoice_problem(i) is None,
          "data": i.model_dump(mode="json"), "changed_at": i.changed_at}
         for i in invoices
     ]
     upsert(session, InvoiceRow, rows, keys=("link", "erp_id"),
-           update=("invoice_no", "customer_no", "due_date", "balance", "is_open", "data",
-                   "changed_at"))
+           update=("invoice_no", "customer_id", "customer_no", "due_date", "balance", "is_open",
+                   "data", "changed_at"))
     problems = [(i.id, p, i.model_dump(mode="json")) for i in invoices
                 if (p := invoice_problem(i)) is not None]
     item_errors.store(session, ctx.link, INVOICES, problems, ctx.now())
@@ -164,7 +166,7 @@ def pull_erp(ctx: LinkContext) -> Touched:
     touched = Touched()
     pull_by_cursor(ctx, "customers", ctx.erp.customers,
           lambda s, items: write_customers(s, ctx.link, items),
-          lambda c: c.id, lambda items: touched.customers.update(c.number for c in items))
+          lambda c: c.id, lambda items: touched.customers.update(c.id for c in items))
     pull_by_cursor(ctx, INVOICES, ctx.erp.invoices,
           lambda s, items: _write_invoices(ctx, s, items),
           lambda i: i.id, lambda items: touched.invoices.update(i.id for i in items))
@@ -174,11 +176,12 @@ def pull_erp(ctx: LinkContext) -> Touched:
     return touched
 
 
-def load_customers(session: Session, link: str, numbers: Sequence[str]) -> dict[str, Customer]:
+def load_customers(session: Session, link: str, ids: Sequence[str]) -> dict[str, Customer]:
+    """The stored cards of the customers with these ERP ids, by id."""
     rows = session.scalars(
-        select(CustomerRow).where(CustomerRow.link == link, CustomerRow.number.in_(numbers))
+        select(CustomerRow).where(CustomerRow.link == link, CustomerRow.erp_id.in_(ids))
     )
-    return {row.number: Customer.model_validate(row.data) for row in rows}
+    return {row.erp_id: Customer.model_validate(row.data) for row in rows}
 
 
 def load_letters(session: Session, link: str,

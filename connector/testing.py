@@ -202,6 +202,17 @@ class ErpAdapterContract(AdapterContract):
         assert all(isinstance(c, Customer) for c in found)
         assert sorted(c.number for c in found) == asked
 
+    def test_invoices_name_their_customer_by_its_erp_id(self, erp_adapter: ErpAdapter) -> None:
+        """The engine joins an invoice to its customer by ``customer_id``, the id the ERP
+        gives the customer card (``Customer.id``); the number is only shown."""
+        customers = {c.id: c for c in self._read(erp_adapter, "customers", None)}
+        stray = [f"invoice {i.invoice_no}: customer_id {i.customer_id!r}"
+                 for i in self._read(erp_adapter, "invoices", None)
+                 if i.customer_id not in customers
+                 or customers[i.customer_id].number != i.customer_no]
+        assert not stray, ("invoices whose customer_id is not the id of a customer with their "
+                           f"customer_no: {stray[:5]}")
+
     def test_unknown_voucher_reference_finds_nothing(self, erp_adapter: ErpAdapter) -> None:
         """Before posting, a retry asks for the voucher by reference (docs/guarantees.md)."""
         self._books(erp_adapter)

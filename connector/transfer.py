@@ -92,7 +92,7 @@ def schedule(ctx: LinkContext) -> None:
         fresh = ctx.erp.customers_by_number(sorted({c.customer_no for c, _ in page}))
         with ctx.tx() as session:
             write_customers(session, ctx.link, fresh)
-            _schedule_page(ctx, session, page, {c.number: c for c in fresh}, now)
+            _schedule_page(ctx, session, page, {c.id: c for c in fresh}, now)
 
 
 def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
@@ -109,7 +109,7 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
     today = ctx.today()
     for claim, inv_row in page:
         invoice = as_invoice(inv_row)
-        customer = customers.get(claim.customer_no)
+        customer = customers.get(claim.customer_id)
         if customer is not None and not customer.transfer_to_agency:
             excluded.append(claim)  # R11, seen on the fresh card even if a pull was missed
             continue

@@ -23,7 +23,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    _mark_not_yet_moved(items)
     if config.getoption("--slow"):
         return
     skip = pytest.mark.skip(reason="a long form: run with --slow")
@@ -78,22 +77,3 @@ def only_the_lifecycle_writes_claims() -> Iterator[None]:
         GUARD.found)
 
 
-# Tests written against the single-file mock world, not yet moved to its two-sided folder shape.
-# Strict: each must fail until it is moved, so the list cannot hide a fixed test.
-NOT_YET_ON_THE_TWO_SIDED_WORLD = {
-    "tests/test_cli.py::test_a_dead_transfer_shows_in_cases_and_case_with_the_command_that_retries_it",
-    "tests/test_hardening.py::test_3_hostile_names_in_the_demo",
-    "tests/test_hardening.py::test_5_bad_stores_are_one_line_errors",
-    "tests/test_hardening.py::test_5_a_full_disk_while_the_mock_world_is_saved_loses_nothing",
-    "tests/test_hardening.py::test_7_the_state_folder_and_store_are_owner_only",
-    "tests/test_hardening.py::test_7_check_finds_a_lost_agency_case_and_a_corrupt_store",
-    "tests/test_pass_cost.py::test_an_idle_pass_still_sees_a_change_made_while_it_was_idle",
-    "tests/test_runtime_clock.py::test_without_one_a_plugin_that_simulates_time_supplies_it",
-}
-
-
-def _mark_not_yet_moved(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.nodeid.split("[")[0] in NOT_YET_ON_THE_TWO_SIDED_WORLD:
-            item.add_marker(pytest.mark.xfail(
-                strict=True, reason="written for the single-file mock world; to be moved"))

@@ -35,7 +35,8 @@ def _customer(**fields: object) -> Customer:
 
 
 def _invoice(currency: str) -> Invoice:
-    return Invoice(id="i1", invoice_no="4711", customer_no="10", invoice_date=date(2026, 2, 1),
+    return Invoice(id="i1", invoice_no="4711", customer_id="c10", customer_no="10",
+                   invoice_date=date(2026, 2, 1),
                    due_date=date(2026, 2, 15), amount=Decimal("100.00"),
                    balance=Decimal("100.00"), currency=currency,
                    changed_at="2026-03-01T08:00:00+00:00")  # type: ignore[arg-type]

@@ -818,10 +818,7 @@ def test_a_dead_transfer_shows_in_cases_and_case_with_the_command_that_retries_i
     claim_id = str(claims(clean)["501"]["id"])
     run(clean, "approve", claim_id)
     run(clean, "mock", "advance", "2h")
-    path = world_file(clean)
-    world = open_world(path)
-    world.inject("agency.register", 3)
-    world.save(path)
+    run(clean, "mock", "fault", "agency.register", "--times", "3")
     run(clean, "sync", code=1)
 
     [job] = run_json(clean, "jobs")

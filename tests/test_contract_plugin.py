@@ -40,7 +40,7 @@ class TinyErp(ErpAdapterBase):
         self.people = [Customer(id=f"c{n}", number=n, name=f"Kunde {n} AS",
                                 changed_at=T0 + timedelta(minutes=i))
                        for i, n in enumerate(("10", "11"))]
-        self.bills = [Invoice(id="i1", invoice_no="501", customer_no="10",
+        self.bills = [Invoice(id="i1", invoice_no="501", customer_id="c10", customer_no="10",
                               invoice_date=date(2026, 1, 5), due_date=date(2026, 1, 19),
                               amount=Decimal("500.00"), balance=Decimal("500.00"),
                               currency="NOK", changed_at=T0)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import types
 from collections.abc import Iterator, Mapping
@@ -285,8 +286,9 @@ def test_3_hostile_names_in_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert code == 0, err
     assert_shown_as_text(out + err)
     assert "Summary" in out
-    world = (tmp_path / ".connector" / "mock-world.json").read_text(encoding="utf-8")
-    assert "Rør [/] AS" in json.loads(world)["customers"].__repr__()  # the demo met them
+    with sqlite3.connect(tmp_path / ".connector" / "state.db") as db:
+        names = [json.loads(data)["name"] for (data,) in db.execute("SELECT data FROM customers")]
+    assert any("Rør [/] AS" in name for name in names)  # the demo met them
 
 
 # ---------------------------------------------------------------- 4: stale leases
@@ -418,7 +420,7 @@ def test_5_bad_stores_are_one_line_errors(
         monkeypatch, capfd, "--config", str(impossible), "cases")
     empty_world = private(tmp_path / "w.toml", f'state_dir = "{tmp_path}"\n'
                           + mock_link().replace('world = "main.json"', 'world = ""', 1))
-    assert "world must name a file, not ''" in one_line_error(
+    assert "world must name a folder, not ''" in one_line_error(
         monkeypatch, capfd, "--config", str(empty_world), "sync")
 
 
@@ -435,20 +437,25 @@ def test_5_a_claim_id_of_20_digits_is_a_one_line_error(
 def test_5_a_full_disk_while_the_mock_world_is_saved_loses_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capfd: pytest.CaptureFixture[str]) -> None:
-    import errno
+    """The world's SQLite file refuses the commit as a full disk does (SQLITE_FULL) while
+    `mock advance` writes: one line, and the world is as it was before the command."""
+    from connector_adapters.mock import state
 
     cfg = loaded(tmp_path, monkeypatch, capfd)
-    world = tmp_path / "state" / "main.json"
-    before = world.read_bytes()
+    code, before, err = main(monkeypatch, capfd, "--config", str(cfg), "mock", "show", "--json")
+    assert code == 0, err
 
-    def full(_fd: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def full(self: state.RecordFile) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(os, "fsync", full)
-    line = one_line_error(monkeypatch, capfd, "--config", str(cfg), "mock", "advance", "1d")
-    assert line == "error: No space left on device"
-    assert world.read_bytes() == before
-    assert [p.name for p in world.parent.iterdir() if p.name.endswith(".tmp")] == []
+    commit = state.RecordFile.commit
+    monkeypatch.setattr(state.RecordFile, "commit", full)
+    line = one_line_error(monkeypatch, capfd, "--config", str(cfg), "mock", "advance", "30d")
+    assert line.startswith("error: the mock world could not be written") and "full" in line
+    monkeypatch.setattr(state.RecordFile, "commit", commit)
+    code, after, err = main(monkeypatch, capfd, "--config", str(cfg), "mock", "show", "--json")
+    assert code == 0, err
+    assert json.loads(after) == json.loads(before)
 
 
 def test_5_absurd_scenario_values_are_one_line_errors(
@@ -589,12 +596,11 @@ def test_7_check_finds_a_lost_agency_case_and_a_corrupt_store(
         main(monkeypatch, capfd, "--config", str(cfg), *argv)
     code, out, err = main(monkeypatch, capfd, "--config", str(cfg), "check")
     assert code == 0 and "consistent" in out, err
-    world_file = tmp_path / "state" / "main.json"
-    world = json.loads(world_file.read_text(encoding="utf-8"))
-    lost = sorted(world["cases"])[0]
-    del world["cases"][lost]
-    world_file.write_text(json.dumps(world), encoding="utf-8")
-    open_worlds.clear()  # as a new process would, read the world from its file
+    with sqlite3.connect(tmp_path / "state" / "main.json" / "agency.sqlite") as agency:
+        [(lost,)] = agency.execute("SELECT key FROM records WHERE kind = 'case' "
+                                   "ORDER BY key LIMIT 1").fetchall()
+        agency.execute("DELETE FROM records WHERE kind = 'case' AND key = ?", (lost,))
+    open_worlds.clear()  # as a new process would, read the world from its files
     code, out, err = main(monkeypatch, capfd, "--config", str(cfg), "check")
     assert code == 1 and f"is Open but the agency has no case {lost}" in err
 

@@ -86,7 +86,7 @@ def test_an_idle_pass_still_sees_a_change_made_while_it_was_idle(store: Store) -
         h.advance(hours=1)
         h.sync()
     h.advance(minutes=1)
-    h.world.pay(h.claims()[0]["invoice_no"], "100.00")
+    h.world.erp.pay(h.claims()[0]["invoice_no"], "100.00")
     h.advance(minutes=1)
     report = h.sync()
     assert report.pulled["invoices"] == 1

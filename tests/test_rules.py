@@ -43,7 +43,8 @@ BOTH = DunningSetup(dunning_letter=True, collection_notice=True)
 
 def invoice(**kw: object) -> Invoice:
     data: dict[str, object] = dict(
-        id="inv-1", invoice_no="1001", customer_no="10", invoice_date=date(2026, 2, 24),
+        id="inv-1", invoice_no="1001", customer_id="c10", customer_no="10",
+        invoice_date=date(2026, 2, 24),
         due_date=DUE, amount=Decimal("1250.00"), balance=Decimal("1250.00"), currency="NOK",
         changed_at=T0)
     data.update(kw)

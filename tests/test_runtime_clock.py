@@ -9,7 +9,7 @@ from connector.clock import ManualClock, SystemClock
 from connector.config import Settings
 from connector.runtime import Runtime
 from connector.store.db import Store
-from connector_adapters.mock.plugin import open_world
+from connector_adapters.mock.plugin import DEFAULT_WORLD, open_world
 
 MOCK_LINK = {"name": "m", "erp": {"adapter": "mock"}, "agency": {"adapter": "mock"}}
 
@@ -28,7 +28,7 @@ def test_a_clock_given_to_the_runtime_is_the_one_every_link_reads(tmp_path: Path
 
 def test_without_one_a_plugin_that_simulates_time_supplies_it(tmp_path: Path) -> None:
     rt = _runtime(tmp_path, [MOCK_LINK])
-    world = open_world(tmp_path / "mock-world.json")
+    world = open_world(tmp_path / DEFAULT_WORLD)
     with rt.link("m") as ctx:
         assert ctx.now() == world.now.astimezone(UTC)
 

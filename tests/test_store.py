@@ -26,7 +26,7 @@ def test_money_and_time_round_trip_exactly(store: Store) -> None:
     oslo = timezone(timedelta(hours=1))
     when = datetime(2026, 1, 5, 9, 30, tzinfo=oslo)
     with store.session() as s:
-        s.add(ClaimRow(link="a", invoice_id="i", invoice_no="1", customer_no="c",
+        s.add(ClaimRow(link="a", invoice_id="i", invoice_no="1", customer_id="c1", customer_no="c",
                        amount=Decimal("123456789.99"), balance=Decimal("0.01"), currency="NOK",
                        due_date=date(2026, 1, 1), list_name="draft", state="draft",
                        status="", obstacles=[],
@@ -119,3 +119,53 @@ def test_a_pooled_connection_the_server_closed_is_replaced(
     monkeypatch.setattr(db, "PING_IDLE", 0.0)
     with pg_store.session() as s:
         assert s.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+
+
+def test_customers_come_to_be_keyed_by_their_erp_id(store: Store) -> None:
+    """Migration 0007: a store whose customers were keyed by number. Its invoices and claims
+    learn their customer's ERP id, and a number two cards once shared no longer matters."""
+    from alembic import command
+
+    from connector.store.db import alembic_config
+    from connector.store.schema import CustomerRow, InvoiceRow
+
+    config = alembic_config(store.engine)
+    command.downgrade(config, "0006")
+    when = "2026-01-02 00:00:00+00:00"
+    with store.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO customers (link, number, erp_id, transfer_to_agency, data, changed_at) "
+            "VALUES ('a', '10', 'c-77', true, :card, :when)"),
+            {"card": '{"id": "c-77", "number": "10", "name": "Kunde AS", "changed_at": '
+                     '"2026-01-02T00:00:00Z"}', "when": when})
+        conn.execute(text(
+            "INSERT INTO invoices (link, erp_id, invoice_no, customer_no, due_date, balance, "
+            "is_open, data, changed_at) VALUES ('a', 'i-1', '501', '10', '2026-01-01', 10000, "
+            "true, :data, :when)"),
+            {"data": '{"id": "i-1", "invoice_no": "501", "customer_no": "10", "invoice_date": '
+                     '"2025-12-01", "due_date": "2026-01-01", "amount": "100.00", "balance": '
+                     '"100.00", "currency": "NOK", "changed_at": "2026-01-02T00:00:00Z"}',
+             "when": when})
+        conn.execute(text(
+            "INSERT INTO claims (link, invoice_id, invoice_no, customer_no, amount, balance, "
+            "currency, due_date, list_name, state, status, obstacles, entered_at, updated_at) "
+            "VALUES ('a', 'i-1', '501', '10', 10000, 10000, 'NOK', '2026-01-01', 'open', "
+            "'open', '', '[]', :when, :when)"), {"when": when})
+    command.upgrade(config, "head")
+
+    from connector.classify import as_invoice
+
+    with store.session() as s:
+        invoice_row = s.scalars(select(InvoiceRow)).one()
+        claim = s.scalars(select(ClaimRow)).one()
+        card = s.get(CustomerRow, ("a", "c-77"))
+    assert invoice_row.customer_id == "c-77" and claim.customer_id == "c-77"
+    assert as_invoice(invoice_row).customer_id == "c-77"  # the stored record reads again
+    assert card is not None and card.number == "10"
+    with store.session() as s:  # another card may now take the same number
+        upsert(s, CustomerRow, [{"link": "a", "erp_id": "c-78", "number": "10",
+                                 "transfer_to_agency": True, "data": {},
+                                 "changed_at": datetime(2026, 1, 3, tzinfo=UTC)}],
+               keys=("link", "erp_id"))
+    with store.session() as s:
+        assert len(s.scalars(select(CustomerRow)).all()) == 2

@@ -95,7 +95,9 @@ def test_120_days_every_outcome_each_payout_booked_once(store: Store, step: time
     check_round_trip(store, step, syncs)
 
 
+@pytest.mark.slow
 def test_120_days_with_two_syncs_every_simulated_hour(sqlite_store: Store) -> None:
+    """The long form of the test above: every hour, two syncs (about two minutes)."""
     check_round_trip(sqlite_store, timedelta(hours=1), 2)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connector.errors import ConfigError
+from connector.files import private_dir
 from connector.store.schema import CLAIM_TABLES, Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,17 +33,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
-
-
-def private_dir(path: Path) -> None:
-    """Create ``path`` owner-only (0700): the state holds debtors' personal data."""
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ConfigError(f"cannot create the state folder {path}: a file of that name is "
-                          "in the way") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot create the state folder {path}: {exc.strerror}") from None
 
 
 def _private_file(path: Path) -> None:

@@ -42,13 +42,17 @@ class CompanyRow(Base):
 
 
 class CustomerRow(Base):
+    """A customer card, keyed by the ERP's own id; the number is for display and search."""
+
     __tablename__ = "customers"
     link: Mapped[str] = mapped_column(String(100), primary_key=True)
-    number: Mapped[str] = mapped_column(String(100), primary_key=True)
-    erp_id: Mapped[str] = mapped_column(String(100))
+    erp_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    number: Mapped[str] = mapped_column(String(100))
     transfer_to_agency: Mapped[bool]
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     changed_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_customers_number", "link", "number"),)
 
 
 class InvoiceRow(Base):
@@ -56,6 +60,7 @@ class InvoiceRow(Base):
     link: Mapped[str] = mapped_column(String(100), primary_key=True)
     erp_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     invoice_no: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[str] = mapped_column(String(100))
     customer_no: Mapped[str] = mapped_column(String(100))
     due_date: Mapped[date] = mapped_column(Date)
     balance: Mapped[Decimal]
@@ -69,7 +74,7 @@ class InvoiceRow(Base):
     __table_args__ = (
         Index("ix_invoices_link_no", "link", "invoice_no"),
         Index("ix_invoices_open", "link", "is_open", "due_date"),
-        Index("ix_invoices_customer", "link", "customer_no"),
+        Index("ix_invoices_customer_id", "link", "customer_id"),
     )
 
 
@@ -95,6 +100,7 @@ class ClaimRow(Base):
     link: Mapped[str] = mapped_column(String(100))
     invoice_id: Mapped[str] = mapped_column(String(100))
     invoice_no: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[str] = mapped_column(String(100))
     customer_no: Mapped[str] = mapped_column(String(100))
     amount: Mapped[Decimal]
     balance: Mapped[Decimal]
@@ -129,7 +135,7 @@ class ClaimRow(Base):
         Index("ix_claims_link_list", "link", "list_name"),
         Index("ix_claims_link_state", "link", "state"),
         Index("ix_claims_agency_case", "link", "agency_case_id"),
-        Index("ix_claims_customer", "link", "customer_no"),
+        Index("ix_claims_customer_id", "link", "customer_id"),
     )
 
 

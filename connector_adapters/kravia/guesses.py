@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from connector.domain import CaseRequest, Outcome, PayoutLineKind
+from connector.domain import CaseOutcome, CaseRequest, PayoutLineKind
 
 # --- time ---------------------------------------------------------------------------------
 
@@ -149,11 +149,11 @@ class Details(Reply):
 
 
 CLOSED_REASONS: Final = {
-    "Paid": Outcome.PAID,
-    "PartlyPaid": Outcome.PARTLY_PAID,
-    "Unresolved": Outcome.UNRESOLVED,
-    "Withdrawn": Outcome.WITHDRAWN,
-    "Credited": Outcome.CREDITED,
+    "Paid": CaseOutcome.PAID,
+    "PartlyPaid": CaseOutcome.PARTLY_PAID,
+    "Unresolved": CaseOutcome.UNRESOLVED,
+    "Withdrawn": CaseOutcome.WITHDRAWN,
+    "Credited": CaseOutcome.CREDITED,
 }
 """``closedReason`` of a closed case, as our outcomes (R9)."""
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from connector.domain import (
     AgencyCase,
+    CaseOutcome,
     CaseRequest,
     ClaimReduction,
     LedgerKind,
-    Outcome,
 )
 from connector_adapters.kravia import guesses, wire
 
@@ -87,7 +87,7 @@ def _events(details: guesses.Details) -> list[dict[str, Any]]:
 def case_update(raw: dict[str, Any]) -> dict[str, Any]:
     """A details body as the fields of a ``CaseUpdate`` (validated by the caller's page)."""
     details = guesses.Details.model_validate(raw)
-    outcome: Outcome | None = None
+    outcome: CaseOutcome | None = None
     if details.isClosed and details.closedReason is not None:
         outcome = guesses.CLOSED_REASONS.get(details.closedReason)
     return {

@@ -21,11 +21,11 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator
 from connector.clock import local_date
 from connector.domain import (
     AgencyEvent,
+    CaseOutcome,
     CaseRequest,
     ClaimReduction,
     LedgerKind,
     Money,
-    Outcome,
     Payout,
     PayoutLine,
     PayoutLineKind,
@@ -56,14 +56,14 @@ AGENCY_CAPABILITIES = frozenset({
 
 PAYOUT_WEEKDAY = 0
 """Payouts are made in the nightly run of this weekday (Monday)."""
-_DROPS_COSTS = (Outcome.PAID, Outcome.CREDITED, Outcome.WITHDRAWN)
+_DROPS_COSTS = (CaseOutcome.PAID, CaseOutcome.CREDITED, CaseOutcome.WITHDRAWN)
 """Outcomes on which the agency drops the interest and fees the debtor still owes."""
 _CLOSED_STATUS = {
-    Outcome.PAID: "Closed: paid in full",
-    Outcome.PARTLY_PAID: "Closed: partly paid",
-    Outcome.UNRESOLVED: "Closed: unresolved",
-    Outcome.WITHDRAWN: "Closed: withdrawn by the creditor",
-    Outcome.CREDITED: "Closed: credited by the creditor",
+    CaseOutcome.PAID: "Closed: paid in full",
+    CaseOutcome.PARTLY_PAID: "Closed: partly paid",
+    CaseOutcome.UNRESOLVED: "Closed: unresolved",
+    CaseOutcome.WITHDRAWN: "Closed: withdrawn by the creditor",
+    CaseOutcome.CREDITED: "Closed: credited by the creditor",
 }
 
 
@@ -106,7 +106,7 @@ class MockCase(Record):
     """Case days: nightly runs the case took part in, unpaused (day 0 is registration)."""
     paused: bool = False
     closed: bool = False
-    outcome: Outcome | None = None
+    outcome: CaseOutcome | None = None
     original_amount: Money
     """The principal the agency took over: the request's balance."""
     principal: Money
@@ -148,7 +148,7 @@ class MockCase(Record):
     @property
     def balance_at_agency(self) -> Decimal:
         """As shown to the creditor: nothing once withdrawn, else ``balance``."""
-        return ZERO if self.outcome is Outcome.WITHDRAWN else self.balance
+        return ZERO if self.outcome is CaseOutcome.WITHDRAWN else self.balance
 
     @property
     def plan_running(self) -> bool:
@@ -421,7 +421,7 @@ class AgencyWorld(Side):
         self._debtor_day(case, n)
         if not case.closed and n >= p.CLOSE_DAY and not case.plan_running:
             paid = case.paid_principal + case.reduced_by_payment
-            self._close(case, Outcome.PARTLY_PAID if paid > 0 else Outcome.UNRESOLVED)
+            self._close(case, CaseOutcome.PARTLY_PAID if paid > 0 else CaseOutcome.UNRESOLVED)
 
     def _step_of_day(self, case: MockCase, n: int, day: date) -> None:
         p = agency_process
@@ -517,9 +517,9 @@ class AgencyWorld(Side):
                     f"{what}: {nok(amount)} (fees {nok(part.fees)}, interest "
                     f"{nok(part.interest)}, principal {nok(part.principal)})")
         if case.principal == 0:
-            self._close(case, Outcome.PAID)
+            self._close(case, CaseOutcome.PAID)
 
-    def _close(self, case: MockCase, outcome: Outcome, text: str | None = None) -> None:
+    def _close(self, case: MockCase, outcome: CaseOutcome, text: str | None = None) -> None:
         if outcome in _DROPS_COSTS:
             case.interest = case.fees = ZERO
         case.closed = True
@@ -529,13 +529,13 @@ class AgencyWorld(Side):
         after = "after surveillance" if case.stage is Stage.SURVEILLANCE else (
             f"on case day {case.days}")
         texts = {
-            Outcome.PAID: "Case closed in full",
-            Outcome.PARTLY_PAID: f"Case closed as partly paid {after}: {nok(case.principal)} "
+            CaseOutcome.PAID: "Case closed in full",
+            CaseOutcome.PARTLY_PAID: f"Case closed as partly paid {after}: {nok(case.principal)} "
                                  f"of {nok(case.original_amount)} principal outstanding",
-            Outcome.UNRESOLVED: f"Case closed as unresolved {after}: {nok(case.principal)} "
+            CaseOutcome.UNRESOLVED: f"Case closed as unresolved {after}: {nok(case.principal)} "
                                 "principal outstanding",
-            Outcome.CREDITED: "Case closed: credited in full by the creditor",
-            Outcome.WITHDRAWN: "Case withdrawn by the creditor",
+            CaseOutcome.CREDITED: "Case closed: credited in full by the creditor",
+            CaseOutcome.WITHDRAWN: "Case withdrawn by the creditor",
         }
         self._event(case, "closed", text or texts[outcome], _CLOSED_STATUS[outcome])
 
@@ -567,7 +567,7 @@ class AgencyWorld(Side):
         pays a withdraw fee: the fees the debtor still owed, deducted (with VAT) from the next
         payout that can carry it. Withdrawing a withdrawn case changes nothing."""
         case = self.case(case_id)
-        if case.outcome is Outcome.WITHDRAWN:
+        if case.outcome is CaseOutcome.WITHDRAWN:
             return case
         case = self._open_case_for(case_id, "withdrawn")
         fee = case.fees if case.stage is not Stage.REGISTERED else ZERO
@@ -577,7 +577,7 @@ class AgencyWorld(Side):
         text = "Case withdrawn by the creditor" + (
             f"; withdraw fee {nok(fee)} (the fees the debtor owed) charged to the creditor"
             if fee > 0 else "; no fee before the collection notice")
-        self._close(case, Outcome.WITHDRAWN, text)
+        self._close(case, CaseOutcome.WITHDRAWN, text)
         return case
 
     def _open_case_for(self, case_id: str, verb: str) -> MockCase:
@@ -605,9 +605,9 @@ class AgencyWorld(Side):
             raise UserError(f"reduction {reduction.reference}: the amount must be above 0, "
                             f"not {reduction.amount}")
         if reduction.kind is LedgerKind.PAYMENT:
-            what, kind, outcome = "direct payment", "direct_payment", Outcome.PAID
+            what, kind, outcome = "direct payment", "direct_payment", CaseOutcome.PAID
         elif reduction.kind is LedgerKind.CREDIT_NOTE:
-            what, kind, outcome = "credit note", "credit_note", Outcome.CREDITED
+            what, kind, outcome = "credit note", "credit_note", CaseOutcome.CREDITED
         else:
             raise UserError(f"reduction {reduction.reference}: a {reduction.kind.value} is not "
                             "reported to the agency; only direct payments and credit notes")
@@ -750,8 +750,9 @@ class AgencyWorld(Side):
             case ev.AgencyClose(invoice_no=no, outcome=outcome, text=text):
                 case = self._open_case_for(self.case_for_invoice(no).id, "closed")
                 paid = case.paid_principal + case.reduced_by_payment
-                chosen = outcome or (Outcome.PARTLY_PAID if paid > 0 else Outcome.UNRESOLVED)
-                if chosen is Outcome.PARTLY_PAID and paid <= 0:
+                chosen = outcome or (CaseOutcome.PARTLY_PAID if paid > 0
+                                     else CaseOutcome.UNRESOLVED)
+                if chosen is CaseOutcome.PARTLY_PAID and paid <= 0:
                     raise UserError(f"outcome: case {case.id} (invoice {no}) has no payment; "
                                     "close it as unresolved")
                 self._close(case, chosen, text or None)

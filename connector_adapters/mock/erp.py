@@ -72,8 +72,13 @@ class MockErp:
         self.side.trip("erp.invoices")
         today = self.side.today
         issued = [i for i in self.side.invoices.values() if not _future(i, today)]
-        return self._pages(Invoice, "invoice", issued, changed_since,
-                           lambda i: i.model_dump(exclude={"credits"}))
+        return self._pages(Invoice, "invoice", issued, changed_since, self._invoice_raw)
+
+    def _invoice_raw(self, invoice: MockInvoice) -> dict[str, Any]:
+        """The invoice as the ERP's API gives it: naming its customer by the card's id."""
+        customer = self.side.customers.get(invoice.customer_no)
+        return {**invoice.model_dump(exclude={"credits"}),
+                "customer_id": customer.id if customer is not None else ""}
 
     def letters(self, changed_since: datetime | None) -> Iterator[Page[ReminderLetter]]:
         self.side.trip("erp.letters")

@@ -235,11 +235,6 @@ class ErpWorld(Side):
             raise UserError(f"the mock ERP has no invoice {invoice_no}") from None
 
     @reads
-    def invoice_by_id(self, invoice_id: str) -> MockInvoice | None:
-        number = self._invoice_by_id.get(invoice_id)
-        return self.invoices[number] if number is not None else None
-
-    @reads
     def voucher(self, voucher_id: str) -> MockVoucher:
         try:
             return self.vouchers[voucher_id]

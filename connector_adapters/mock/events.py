@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter
 
-from connector.domain import DunningSetup, Money, Outcome
+from connector.domain import CaseOutcome, DunningSetup, Money
 from connector_adapters.mock.state import Record
 
 
@@ -139,7 +139,7 @@ class AgencyClose(_Event):
 
     kind: Literal["agency-close"] = "agency-close"
     invoice_no: str
-    outcome: Literal[Outcome.PARTLY_PAID, Outcome.UNRESOLVED] | None = None
+    outcome: Literal[CaseOutcome.PARTLY_PAID, CaseOutcome.UNRESOLVED] | None = None
     text: str = ""
 
 

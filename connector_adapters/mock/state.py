@@ -31,6 +31,7 @@ from pydantic import ValidationError as PydanticValidationError
 from connector.clock import local_date
 from connector.domain import Money
 from connector.errors import TransientError, UserError
+from connector.files import private_dir
 
 M = TypeVar("M", bound=BaseModel)
 S = TypeVar("S", bound="Side")
@@ -142,7 +143,7 @@ class RecordFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # debtors' data
+        private_dir(path.parent)  # debtors' data
         if path.exists() and not path.is_file():
             raise UserError(f"{path} is not a mock world file")
         try:
@@ -334,16 +335,21 @@ class Side:
                 return
             self._file.begin(write=True)
             self._depth = 1
+            flushed = False
             try:
                 self._catch_up()
                 yield
+                flushed = bool(self._dirty)
                 self._flush()
                 self._file.commit()
-            except BaseException:
+            except BaseException as exc:
                 self._file.rollback()
-                if self._dirty:
+                if self._dirty or flushed:  # the memory holds what the file did not keep
                     self._dirty.clear()
                     self._reload()
+                if isinstance(exc, sqlite3.OperationalError):  # a full disk, a read-only file
+                    raise UserError(f"the mock world could not be written ({exc}); nothing "
+                                    "of this command was kept") from None
                 raise
             finally:
                 self._depth = 0

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from connector.domain import (
+    CaseOutcome,
     CaseRequest,
     ClaimReduction,
     Debtor,
     LedgerKind,
-    Outcome,
     PayoutLineKind,
 )
 from connector.errors import ConfigError, TransientError, Unsupported, UserError
@@ -118,7 +118,7 @@ def test_a_case_walks_the_timeline_day_by_day(world: World, register: Register) 
         expected = steps.get(n, expected)
         assert (case.days, case.stage, case.closed) == (n, expected, False), n
     nights(world)
-    assert case.closed and case.outcome is Outcome.UNRESOLVED
+    assert case.closed and case.outcome is CaseOutcome.UNRESOLVED
     assert case.principal == case.original_amount == Decimal("1000.00")
     kinds = [e.kind for e in case.events]
     assert kinds == ["registered", "notice", "phone", "demand", "sms", "legal_notice",
@@ -159,26 +159,26 @@ def test_interest_is_12_5_percent_a_year_from_the_due_date(world: World,
 @pytest.mark.parametrize(
     ("behaviour", "outcome"),
     [
-        (Behaviour.FULL, Outcome.PAID),
-        (Behaviour.LATE, Outcome.PAID),
-        (Behaviour.INSTALMENTS, Outcome.PAID),
-        (Behaviour.PARTIAL, Outcome.PARTLY_PAID),
-        (Behaviour.NEVER, Outcome.UNRESOLVED),
+        (Behaviour.FULL, CaseOutcome.PAID),
+        (Behaviour.LATE, CaseOutcome.PAID),
+        (Behaviour.INSTALMENTS, CaseOutcome.PAID),
+        (Behaviour.PARTIAL, CaseOutcome.PARTLY_PAID),
+        (Behaviour.NEVER, CaseOutcome.UNRESOLVED),
     ],
 )
 def test_each_behaviour_ends_in_its_outcome_within_120_days(
-    world: World, register: Register, behaviour: Behaviour, outcome: Outcome
+    world: World, register: Register, behaviour: Behaviour, outcome: CaseOutcome
 ) -> None:
     cases = [register(behaviour, amount=amount) for amount in ("480.00", "2300.00", "9999.90")]
     nights(world, 120)
     for case in cases:
         assert case.closed and case.outcome is outcome, case.events
         paid = [e for e in case.events if e.kind == "payment"]
-        if outcome is Outcome.PAID:
+        if outcome is CaseOutcome.PAID:
             assert case.principal == 0 and case.paid_principal == case.original_amount
             assert case.balance_at_agency == 0
             assert case.events[-1].text == "Case closed in full"
-        elif outcome is Outcome.PARTLY_PAID:
+        elif outcome is CaseOutcome.PARTLY_PAID:
             assert 0 < case.principal < case.original_amount and len(paid) == 1
         else:
             assert case.principal == case.original_amount and paid == []
@@ -236,9 +236,10 @@ def test_the_way_back_scenario_shows_every_closing_outcome() -> None:
              for invoice in list(world.erp.invoices.values())}
     nights(world, 120)
     outcomes = {no: world.agency.cases[case_id].outcome for no, case_id in cases.items()}
-    assert outcomes == {"40001": Outcome.PAID, "40002": Outcome.PAID, "40003": Outcome.PAID,
-                        "40004": Outcome.PARTLY_PAID, "40005": Outcome.UNRESOLVED,
-                        "40006": Outcome.PAID}
+    assert outcomes == {"40001": CaseOutcome.PAID, "40002": CaseOutcome.PAID,
+                        "40003": CaseOutcome.PAID,
+                        "40004": CaseOutcome.PARTLY_PAID, "40005": CaseOutcome.UNRESOLVED,
+                        "40006": CaseOutcome.PAID}
     assert world.agency.cases[cases["40006"]].commission
     commission = [ln for p in world.agency.payouts.values() for ln in p.lines
                   if ln.kind is PayoutLineKind.COMMISSION]
@@ -265,14 +266,14 @@ def test_pause_freezes_a_case_and_resume_goes_on(world: World, register: Registe
     nights(world, 4)
     assert case.days == 9 and not case.closed
     nights(world)
-    assert case.outcome is Outcome.PAID
+    assert case.outcome is CaseOutcome.PAID
     assert [e.kind for e in case.events][-4:] == ["paused", "resumed", "payment", "closed"]
 
 
 def test_withdraw_before_the_notice_is_free(world: World, register: Register) -> None:
     case = register(Behaviour.NEVER)
     update = MockAgency(world).withdraw(case.id)
-    assert update.closed and update.outcome is Outcome.WITHDRAWN
+    assert update.closed and update.outcome is CaseOutcome.WITHDRAWN
     assert update.balance_at_agency == 0 and update.remaining_principal == case.original_amount
     assert case.withdraw_fee == 0 and "no fee" in case.events[-1].text
 
@@ -284,11 +285,11 @@ def test_withdraw_after_the_notice_costs_the_fees_owed(world: World,
     agency = MockAgency(world)
     nights(world, 2)
     update = agency.withdraw(withdrawn.id)
-    assert update.outcome is Outcome.WITHDRAWN and withdrawn.withdraw_fee == Decimal("35.00")
+    assert update.outcome is CaseOutcome.WITHDRAWN and withdrawn.withdraw_fee == Decimal("35.00")
     assert "withdraw fee NOK 35.00" in update.events[-1].text
     assert agency.withdraw(withdrawn.id) == update  # again: no change, no second fee
     nights(world)
-    assert payer.outcome is Outcome.PAID
+    assert payer.outcome is CaseOutcome.PAID
     to_monday(world)
     (payout,) = world.agency.payouts.values()
     fee = [ln for ln in payout.lines if ln.case_id == withdrawn.id]
@@ -343,7 +344,7 @@ def test_a_full_credit_closes_the_case_as_credited(world: World, register: Regis
     nights(world, 3)
     agency.report_reduction(reduction(case, "credit:1", "400.00", LedgerKind.CREDIT_NOTE))
     agency.report_reduction(reduction(case, "credit:2", "650.00", LedgerKind.CREDIT_NOTE))
-    assert case.outcome is Outcome.CREDITED and case.principal == 0
+    assert case.outcome is CaseOutcome.CREDITED and case.principal == 0
     assert case.reduced_by_credit == Decimal("1000.00")
     assert case.balance_at_agency == 0  # the agency drops its fees and interest
     assert "NOK 50.00 above the remaining principal" in case.events[-2].text
@@ -355,7 +356,7 @@ def test_a_direct_payment_of_everything_closes_the_case_as_paid(world: World,
                                                                 register: Register) -> None:
     case = register(Behaviour.NEVER)
     MockAgency(world).report_reduction(reduction(case, "payment:1", "1000.00"))
-    assert case.outcome is Outcome.PAID
+    assert case.outcome is CaseOutcome.PAID
 
 
 def test_bad_reductions_are_refused(world: World, register: Register) -> None:

@@ -614,7 +614,8 @@ class PowerOfficeEmulator:
                     if wanted is None or code == wanted]
             return {"data": rows, "count": len(rows), "success": True}
         body: wire.DebtCollectionCasePost = await _body(request, wire.DebtCollectionCasePost)
-        unknown = [i.id for i in body.invoices if self.world.erp.invoice_by_id(i.id) is None]
+        known = {invoice.id for invoice in self.world.erp.invoices.values()}
+        unknown = [i.id for i in body.invoices if i.id not in known]
         if unknown:
             raise Problem(400, "Unknown invoice", ", ".join(unknown), casing="camel")
         if body.code in self.debt_cases:

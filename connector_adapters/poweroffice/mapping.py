@@ -49,6 +49,7 @@ def invoice(dto: wire.OutgoingInvoice) -> dict[str, Any]:
     return {
         "id": dto.Id,
         "invoice_no": "" if dto.InvoiceNo is None else str(dto.InvoiceNo),
+        "customer_id": "" if dto.CustomerId is None else str(dto.CustomerId),
         "customer_no": "" if dto.CustomerNo is None else str(dto.CustomerNo),
         "invoice_date": dto.VoucherDate,
         "due_date": dto.DueDate,

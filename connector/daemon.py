@@ -181,15 +181,25 @@ class Stop:
     deadline: timedelta = timedelta(seconds=30)
     requested: threading.Event = field(default_factory=threading.Event)
     hurry: threading.Event = field(default_factory=threading.Event)
+    _nudge: threading.Event = field(default_factory=threading.Event)
 
     def signal(self) -> None:
         if self.requested.is_set():
             self.hurry.set()
             return
         self.requested.set()
+        self._nudge.set()
         timer = threading.Timer(self.deadline.total_seconds(), self.hurry.set)
         timer.daemon = True
         timer.start()
+
+    def wake(self, _link: str = "") -> None:
+        """End the pause between rounds now (a webhook said a link changed)."""
+        self._nudge.set()
+
+    def pause(self, seconds: float) -> None:
+        self._nudge.wait(seconds)
+        self._nudge.clear()
 
 
 def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = None,
@@ -236,7 +246,7 @@ def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = 
                 summary.failed[name] = [f"{f.item}: {f.reason}" for f in report.failures]
         summary.rounds += 1
         if rounds is None or summary.rounds < rounds:
-            stop.requested.wait(interval.total_seconds())
+            stop.pause(interval.total_seconds())
     summary.interrupted = summary.interrupted or stop.requested.is_set()
     return summary
 

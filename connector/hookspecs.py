@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from connector.config import Settings
     from connector.events import ClaimMoved
     from connector.registry import Register
+    from connector.routes import RouteTable
 
 hookspec = pluggy.HookspecMarker("connector")
 hookimpl = pluggy.HookimplMarker("connector")
@@ -56,3 +57,11 @@ def connector_veto_transfer(link: str, claim: dict[str, Any]) -> str | None:
 def connector_payout_booked(link: str, payout: dict[str, Any]) -> None:
     """A payout was booked in the ERP (as a proposal or posted) or skipped by setting."""
 
+
+
+@hookspec
+def connector_register_routes(routes: RouteTable) -> None:
+    """Serve HTTP routes on the daemon's listener (``--listen``), e.g. an agency's webhook:
+    ``routes.add(path, endpoint, methods)`` with a Starlette endpoint. ``routes.links()``
+    names the links configured at the moment of a request; ``routes.wake(link)`` has the
+    daemon sync soon. Import the route code inside the hook."""

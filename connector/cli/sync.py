@@ -87,6 +87,9 @@ def daemon(
     stop_timeout: Annotated[str, typer.Option(
         help="After SIGTERM or Ctrl-C, how long the link in hand may take to finish before "
         "its work is handed back.")] = "30s",
+    listen: Annotated[str | None, typer.Option(
+        help="Serve /healthz, /readyz, /metrics and agency webhooks on HOST:PORT, e.g. "
+        "127.0.0.1:8080 (default: no listener).")] = None,
 ) -> None:
     """Sync every link in turn, again and again, beside other daemons on the same store.
 
@@ -98,8 +101,20 @@ def daemon(
     every = duration_option("--interval", interval)
     hold = duration_option("--lease", lease)
     stop = daemon_mod.Stop(duration_option("--stop-timeout", stop_timeout))
+    rt = runtime()
+    served = None
+    if listen is not None:
+        from connector import listener
+
+        host, port = listener.parse_address(listen)
+        served = listener.Listener(listener.app(rt, stop.wake), host, port)
+        served.start()
     daemon_mod.stop_on_signals(stop)
-    summary = daemon_mod.run(runtime(), every, hold, stop, rounds)
+    try:
+        summary = daemon_mod.run(rt, every, hold, stop, rounds)
+    finally:
+        if served is not None:
+            served.stop()
     for line in summary.lines():
         out.print(plain(scrub(line)), highlight=False, soft_wrap=True)
     if rounds is not None and summary.failed and not summary.interrupted:

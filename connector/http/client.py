@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import structlog
 
+from connector import metrics
 from connector.http import jsonio
 from connector.http.errors import error_for, transport_error
 from connector.http.limiter import RateLimiter
@@ -41,7 +42,16 @@ class _PacedTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         waited = self.limiter.acquire() if self.limiter else 0.0
         started = time.perf_counter()
-        response = self.inner.handle_request(request)
+        metrics.CALLS.labels(self.service).inc()
+        try:
+            response = self.inner.handle_request(request)
+        except Exception:
+            metrics.ERRORS.labels(self.service).inc()
+            raise
+        if response.status_code >= 400:
+            metrics.ERRORS.labels(self.service).inc()
+        if response.status_code == 429:
+            metrics.RATE_LIMITED.labels(self.service).inc()
         log.debug("http request", service=self.service, method=request.method,
                   path=redact(request.url.path), status=response.status_code,
                   ms=round((time.perf_counter() - started) * 1000, 1),
@@ -93,7 +103,13 @@ class HttpClient:
             send_headers.setdefault("Content-Type", "application/json")
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
 
+        tries = 0
+
         def once() -> httpx.Response:
+            nonlocal tries
+            tries += 1
+            if tries > 1:
+                metrics.RETRIES.labels(self.service).inc()
             try:
                 response = self._http.request(method, path, params=query, content=content,
                                               data=data, headers=send_headers)

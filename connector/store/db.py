@@ -13,6 +13,8 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import ColumnElement, Connection, Dialect, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -87,7 +89,7 @@ def _ping_if_idle(dialect: Dialect, dbapi_conn: Any, record: Any, _proxy: Any) -
         raise DisconnectionError("pooled connection is gone; reconnecting") from exc
 
 
-def alembic_config(engine: Engine) -> AlembicConfig:
+def alembic_config(engine: Engine | None) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
@@ -106,7 +108,7 @@ def lock_for_migration(connection: Connection) -> None:
                                 "|| current_schema()))"))
 
 
-def migrate(engine: Engine) -> None:
+def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration; a no-op when it is there already.
 
     A store whose schema is newer than this connector knows is refused in one line."""
@@ -121,13 +123,44 @@ def migrate(engine: Engine) -> None:
             "store") from None
 
 
-class Store:
-    """A migrated database and a session factory for it."""
+def head_revision() -> str:
+    """The schema revision this connector writes: its newest migration."""
+    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+    assert head is not None
+    return head
 
-    def __init__(self, url: str) -> None:
+
+def schema_revision(engine: Engine) -> str | None:
+    """The store's schema revision; None for a store no migration has run on yet."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """Why this connector must not work on the store's schema, naming the fix; None when
+    the schema is the connector's own."""
+    current, head = schema_revision(engine), head_revision()
+    if current == head:
+        return None
+    known = {rev.revision for rev in
+             ScriptDirectory.from_config(alembic_config(None)).walk_revisions()}
+    if current is not None and current not in known:
+        return (f"the store's schema (revision {current}) is newer than this connector's "
+                f"({head}): upgrade the connector on this machine to the version the other "
+                "processes run")
+    return (f"the store's schema (revision {current or 'none'}) is older than this "
+            f"connector's ({head}): run `connector db upgrade`, then start again")
+
+
+class Store:
+    """A database and a session factory for it, migrated to the newest schema on opening
+    unless ``migrate`` is False (the daemon checks instead: ``schema_problem``)."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
         self.engine = make_engine(url)
-        migrate(self.engine)
+        if migrate:
+            upgrade(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._single = sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
                                     expire_on_commit=False)
@@ -220,4 +253,5 @@ def forget_link(session: Session, link: str) -> None:
             session.execute(table.delete().where(table.c.link == link))
 
 
-__all__ = ["Base", "Store", "forget_link", "migrate", "reachable", "scratch_store", "upsert"]
+__all__ = ["Base", "Store", "forget_link", "head_revision", "reachable", "schema_problem",
+           "schema_revision", "scratch_store", "upgrade", "upsert"]

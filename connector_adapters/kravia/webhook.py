@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 from pydantic import ValidationError
@@ -26,14 +26,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connector.config import LinkSettings
 from connector.errors import ConfigError
 from connector.http import jsonio
+from connector.routes import Endpoint, RouteTable
 from connector_adapters.kravia import guesses, wire
 
 log = structlog.get_logger(__name__)
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 PATH = "/webhooks/kravia/{link}"
 """Where the daemon's listener serves Kravia's deliveries, one URL per link."""
 DEFAULT_TOLERANCE = timedelta(minutes=5)
@@ -144,17 +143,6 @@ def receiver(path: str, verifier: Verifier, marks: FetchMarks, link: str) -> Rou
     """A route for one link (tests; a server of its own)."""
     hook = Hook(verifier, marks)
     return Route(path, endpoint(lambda _: hook), methods=["POST"], name=f"kravia-webhook-{link}")
-
-
-class RouteTable(Protocol):
-    """Where the daemon's listener takes plugin routes (``connector_register_routes``)."""
-
-    def add(self, path: str, endpoint: Endpoint, methods: Sequence[str] = ...) -> None: ...
-
-    def links(self, agency: str | None = None, erp: str | None = None
-              ) -> list[LinkSettings]: ...
-
-    def wake(self, link: str) -> None: ...
 
 
 def mount(routes: RouteTable, clock: Callable[[], datetime]) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import secrets
 import threading
 import time
@@ -148,6 +149,8 @@ class PowerOfficeEmulator:
     """v1 cases by code: their ids."""
     duplicate_debt_cases: int = 0
     _case_invoice: dict[str, str] = field(default_factory=dict)
+    _listed: dict[Any, tuple[list[dict[str, Any]], list[Any]]] = field(default_factory=dict)
+    _listed_at: datetime | None = None
     _tokens: dict[str, float] = field(default_factory=dict)
     _window: dict[str, deque[float]] = field(default_factory=dict)
     _voucher_ids: dict[str, str] = field(default_factory=dict)
@@ -328,9 +331,10 @@ class PowerOfficeEmulator:
     async def _customers(self, request: Request) -> Any:
         query = request.query_params
         numbers = _number_filter(query.get(wire.CUSTOMER_NOS))
-        rows = [self.customer(c) for c in self.world.erp.customers.values()
-                if numbers is None or (c.number.isdigit() and numbers(int(c.number)))]
-        return _listing(query, rows, {wire.LAST_CHANGED_AFTER: "LastChangedDateTimeOffset"})
+        return self._listing("customers", query, lambda: [
+            self.customer(c) for c in self.world.erp.customers.values()
+            if numbers is None or (c.number.isdigit() and numbers(int(c.number)))],
+            {wire.LAST_CHANGED_AFTER: "LastChangedDateTimeOffset"})
 
     def customer(self, card: Any) -> dict[str, Any]:
         address = card.address
@@ -351,16 +355,20 @@ class PowerOfficeEmulator:
         query = request.query_params
         numbers = _number_filter(query.get(wire.INVOICE_NOS))
         today = self.world.erp.today
-        rows = []
-        for invoice in self.world.erp.invoices.values():
-            issued = parse_date(invoice.invoice_date)
-            if issued is not None and issued > today:
-                continue  # not issued yet
-            if numbers is not None and not (invoice.invoice_no.isdigit()
-                                            and numbers(int(invoice.invoice_no))):
-                continue
-            rows.append(self.invoice(invoice))
-        return _listing(query, rows, {
+
+        def build() -> list[dict[str, Any]]:
+            rows = []
+            for invoice in self.world.erp.invoices.values():
+                issued = parse_date(invoice.invoice_date)
+                if issued is not None and issued > today:
+                    continue  # not issued yet
+                if numbers is not None and not (invoice.invoice_no.isdigit()
+                                                and numbers(int(invoice.invoice_no))):
+                    continue
+                rows.append(self.invoice(invoice))
+            return rows
+
+        return self._listing("invoices", query, build, {
             wire.BALANCE_CHANGED_AFTER: "BalanceLastChangedDateTimeOffset"})
 
     def invoice(self, invoice: MockInvoice) -> dict[str, Any]:
@@ -384,18 +392,19 @@ class PowerOfficeEmulator:
         start, end = _required_dates(query)
         types = query.get(wire.VOUCHER_TYPES)
         wanted = {t.strip() for t in types.split(",")} if types else None
-        rows = [e for e in self.ledger_entries()
-                if start <= date.fromisoformat(e["PostingDate"]) <= end
-                and (wanted is None or e["VoucherType"] in wanted)]
-        return _listing(query, rows, {wire.LAST_CHANGED_AFTER: "LastChangedDateTimeOffset"})
+        return self._listing("statement", query, lambda: [
+            e for e in self.ledger_entries()
+            if start <= date.fromisoformat(e["PostingDate"]) <= end
+            and (wanted is None or e["VoucherType"] in wanted)],
+            {wire.LAST_CHANGED_AFTER: "LastChangedDateTimeOffset"})
 
     async def _matches(self, request: Request) -> Any:
         raw = request.query_params.get(wire.MATCH_ID)
         if raw is None or not raw.isdigit():
             raise Problem(400, "One or more validation errors occurred.",
                           f"{wire.MATCH_ID} is required", casing="camel")
-        rows = [e for e in self.ledger_entries() if e["MatchId"] == int(raw)]
-        return _listing(request.query_params, rows, {})
+        return self._listing("matches", request.query_params, lambda: [
+            e for e in self.ledger_entries() if e["MatchId"] == int(raw)], {})
 
     def ledger_entries(self) -> list[dict[str, Any]]:
         """The customer ledger: each invoice, each reminder-flow voucher with a fee, and each
@@ -462,19 +471,22 @@ class PowerOfficeEmulator:
 
     async def _accounts(self, request: Request) -> Any:
         numbers = _number_filter(request.query_params.get(wire.ACCOUNT_NOS))
-        rows = [{"Id": _ACCOUNT_ID + number, "AccountNo": number, "Name": f"Account {number}",
-                 "IsActive": True}
-                for number in CHART if numbers is None or numbers(number)]
-        return _listing(request.query_params, rows, {})
+        return self._listing("accounts", request.query_params, lambda: [
+            {"Id": _ACCOUNT_ID + number, "AccountNo": number, "Name": f"Account {number}",
+             "IsActive": True} for number in CHART if numbers is None or numbers(number)], {})
 
     async def _vat_codes(self, request: Request) -> Any:
-        rows = [{"Id": n + 1, "Code": code, "Rate": rate, "IsActive": True}
-                for n, (code, rate) in enumerate(VAT_CODES)]
-        return _listing(request.query_params, rows, {})
+        return self._listing("vat", request.query_params, lambda: [
+            {"Id": n + 1, "Code": code, "Rate": rate, "IsActive": True}
+            for n, (code, rate) in enumerate(VAT_CODES)], {})
 
     async def _transactions(self, request: Request) -> Any:
         query = request.query_params
         start, end = _required_dates(query)
+        return self._listing("transactions", query, lambda: self._transaction_rows(start, end),
+                             {wire.CREATED_AFTER: "CreatedDateTimeOffset"})
+
+    def _transaction_rows(self, start: date, end: date) -> list[dict[str, Any]]:
         rows = []
         for voucher in self.world.erp.vouchers.values():
             if not voucher.posted or not start <= voucher.on <= end:
@@ -488,7 +500,7 @@ class PowerOfficeEmulator:
                     "ExternalImportReference": reference,
                     "CreatedDateTimeOffset": voucher.created_at.isoformat(),
                     "PostingDate": voucher.on.isoformat()})
-        return _listing(query, rows, {wire.CREATED_AFTER: "CreatedDateTimeOffset"})
+        return rows
 
     # -- vouchers -----------------------------------------------------------------------------
 
@@ -592,18 +604,54 @@ class PowerOfficeEmulator:
                                         VoucherDate=voucher.on).model_dump()
 
     async def _proposals(self, request: Request) -> Any:
-        rows = [{"Id": self.voucher_id(v), "VoucherType": wire.BANK_JOURNAL,
+        posted = request.query_params.get("isPosted")
+        return self._listing("proposals", request.query_params, lambda: [
+            r for r in self._proposal_rows()
+            if posted is None or r["IsPosted"] == (posted.lower() == "true")], {
+            wire.CREATED_AFTER: "CreatedDateTimeOffset",
+            wire.LAST_CHANGED_AFTER: "LastChangedDateTimeOffset"})
+
+    def _proposal_rows(self) -> list[dict[str, Any]]:
+        return [{"Id": self.voucher_id(v), "VoucherType": wire.BANK_JOURNAL,
                  "IsPosted": v.posted, "IsCreatedByCurrentIntegration": True,
                  "CreatedDateTimeOffset": v.created_at.isoformat(),
                  "LastChangedDateTimeOffset": (v.posted_at or v.created_at).isoformat()}
                 for v in self.world.erp.vouchers.values()
                 if v.kind is VoucherKind.PROPOSAL and v.origin == "import"]
-        posted = request.query_params.get("isPosted")
-        if posted is not None:
-            rows = [r for r in rows if r["IsPosted"] == (posted.lower() == "true")]
-        return _listing(request.query_params, rows, {
-            wire.CREATED_AFTER: "CreatedDateTimeOffset",
-            wire.LAST_CHANGED_AFTER: "LastChangedDateTimeOffset"})
+
+    def _listing(self, name: str, query: Mapping[str, str],
+                 build: Callable[[], list[dict[str, Any]]],
+                 filters: Mapping[str, str]) -> Paged | None:
+        """Filter (``…GreaterThan``: exclusive), order (``OrderBy``), page; None: 204. The
+        ordered rows are kept until the world changes, so paging through a big company
+        costs a slice per page, not a rebuild."""
+        order = query.get(wire.ORDER_BY)
+        asked = tuple(sorted((k, v) for k, v in query.items()
+                             if k not in filters and k not in (wire.PAGE_NUMBER,
+                                                                wire.PAGE_SIZE)))
+        key = (name, asked)
+        stamp = self.world.erp.now
+        if self._listed_at != stamp:
+            self._listed, self._listed_at = {}, stamp
+        if key not in self._listed:
+            rows = build()
+            if order:
+                if rows and order not in rows[0]:
+                    raise Problem(400, "Invalid OrderBy", f"cannot order by {order}")
+                rows.sort(key=lambda r: (_sortable(r.get(order)), str(r.get("Id"))))
+            self._listed[key] = (rows, [_sortable(r.get(order)) for r in rows] if order else [])
+        rows, keys = self._listed[key]
+        for param, field_name in filters.items():
+            raw = query.get(param)
+            if raw is None:
+                continue
+            after = _after(param, raw)
+            if field_name == order:
+                rows = rows[bisect.bisect_right(keys, after.timestamp()):]
+            else:
+                rows = [r for r in rows if r.get(field_name)
+                        and datetime.fromisoformat(r[field_name]) > after]
+        return _page(query, rows)
 
     # -- v1 debt collection --------------------------------------------------------------------
 
@@ -677,27 +725,19 @@ def _int_or_text(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
-def _listing(query: Mapping[str, str], rows: list[dict[str, Any]],
-             filters: Mapping[str, str]) -> Paged | None:
-    """Filter (``…GreaterThan``: exclusive), order (``OrderBy``), page; None: 204."""
-    for param, name in filters.items():
-        raw = query.get(param)
-        if raw is None:
-            continue
-        try:
-            after = datetime.fromisoformat(raw)
-        except ValueError:
-            raise Problem(400, "One or more validation errors occurred.",
-                          f"{param}: not a date and time", casing="camel") from None
-        if after.tzinfo is None:
-            raise Problem(400, "One or more validation errors occurred.",
-                          f"{param}: the offset is missing", casing="camel")
-        rows = [r for r in rows if r.get(name) and datetime.fromisoformat(r[name]) > after]
-    order = query.get(wire.ORDER_BY)
-    if order:
-        if rows and order not in rows[0]:
-            raise Problem(400, "Invalid OrderBy", f"cannot order by {order}")
-        rows = sorted(rows, key=lambda r: (_sortable(r.get(order)), str(r.get("Id"))))
+def _after(param: str, raw: str) -> datetime:
+    try:
+        after = datetime.fromisoformat(raw)
+    except ValueError:
+        raise Problem(400, "One or more validation errors occurred.",
+                      f"{param}: not a date and time", casing="camel") from None
+    if after.tzinfo is None:
+        raise Problem(400, "One or more validation errors occurred.",
+                      f"{param}: the offset is missing", casing="camel")
+    return after
+
+
+def _page(query: Mapping[str, str], rows: list[dict[str, Any]]) -> Paged | None:
     try:
         number = int(query.get(wire.PAGE_NUMBER, 1))
         size = int(query.get(wire.PAGE_SIZE, wire.DEFAULT_PAGE_SIZE))

@@ -162,6 +162,7 @@ class PowerOfficeErp:
         """By the balance's change time: the only change filter /OutgoingInvoices has."""
         for rows in self._cursor_read(wire.OUTGOING_INVOICES, wire.BALANCE_CHANGED_AFTER,
                                       "BalanceLastChangedDateTimeOffset", changed_since):
+            self._learn_matches(rows)
             yield self._translate(Invoice, "invoice", rows, wire.OutgoingInvoice,
                                   mapping.invoice)
 
@@ -226,10 +227,26 @@ class PowerOfficeErp:
             if entry.VoucherType == wire.OUTGOING_INVOICE and entry.MatchId is not None:
                 self._match_invoice[entry.MatchId] = entry.VoucherId
 
+    def _learn_matches(self, rows: Sequence[Any]) -> None:
+        """Invoices read carry their ``MatchId``: remember whose match group it is."""
+        for raw in rows:
+            if isinstance(raw, dict) and raw.get("MatchId") is not None and raw.get("Id") \
+                    and raw.get("VoucherType") == wire.OUTGOING_INVOICE:
+                self._match_invoice[int(raw["MatchId"])] = str(raw["Id"])
+
     def _invoices_of(self, entries: Sequence[wire.CustomerLedgerEntry]) -> dict[int, str]:
-        """The invoice (its id) each entry's match group holds: known ones from memory, the
-        rest through ``EntriesByMatchId``, once per match group."""
-        for match_id in {e.MatchId for e in entries if e.MatchId is not None}:
+        """The invoice (its id) each entry's match group holds: known ones from memory (the
+        invoices read), then one ``invoiceNos`` read per page for entries that name their
+        invoice, and ``EntriesByMatchId`` once per match group for the rest."""
+        unknown = [e for e in entries
+                   if e.MatchId is not None and e.MatchId not in self._match_invoice]
+        numbers = sorted({e.InvoiceNo for e in unknown if e.InvoiceNo and e.InvoiceNo.isdigit()
+                          and e.VoucherType != wire.OUTGOING_CREDIT_NOTE})
+        for start in range(0, len(numbers), _ACCOUNTS_CHUNK):
+            chunk = ",".join(numbers[start:start + _ACCOUNTS_CHUNK])
+            for rows in self._numbered(wire.OUTGOING_INVOICES, {wire.INVOICE_NOS: chunk}):
+                self._learn_matches(rows)
+        for match_id in {e.MatchId for e in unknown if e.MatchId is not None}:
             if match_id in self._match_invoice:
                 continue
             rows = self._get(wire.CUSTOMER_LEDGER_BY_MATCH_ID, {wire.MATCH_ID: match_id}) or []

@@ -151,6 +151,8 @@ class PowerOfficeEmulator:
     _case_invoice: dict[str, str] = field(default_factory=dict)
     _listed: dict[Any, tuple[list[dict[str, Any]], list[Any]]] = field(default_factory=dict)
     _listed_at: datetime | None = None
+    _entries: list[dict[str, Any]] = field(default_factory=list)
+    _entries_at: datetime | None = None
     _tokens: dict[str, float] = field(default_factory=dict)
     _window: dict[str, deque[float]] = field(default_factory=dict)
     _voucher_ids: dict[str, str] = field(default_factory=dict)
@@ -408,7 +410,14 @@ class PowerOfficeEmulator:
 
     def ledger_entries(self) -> list[dict[str, Any]]:
         """The customer ledger: each invoice, each reminder-flow voucher with a fee, and each
-        payment, credit note and write-off, matched with its invoice by ``MatchId``."""
+        payment, credit note and write-off, matched with its invoice by ``MatchId`` (built
+        once per state of the world)."""
+        stamp = self.world.erp.now
+        if self._entries_at != stamp:
+            self._entries, self._entries_at = self._ledger_rows(), stamp
+        return self._entries
+
+    def _ledger_rows(self) -> list[dict[str, Any]]:
         erp = self.world.erp
         by_id = {i.id: i for i in erp.invoices.values()}
         today = erp.today

@@ -21,7 +21,12 @@ from typing import Any
 
 from pydantic import SecretStr
 
-SECRET_WORDS = ("secret", "token", "key", "password", "credential", "passphrase")
+SECRET_WORDS = frozenset({"secret", "secrets", "token", "tokens", "password", "passwd",
+                          "credential", "credentials", "passphrase", "apikey", "authorization"})
+"""A name holding one of these words (snake_case, kebab-case or camelCase) names a secret."""
+NOT_SECRET_KEYS = frozenset({"idempotency", "job", "sort", "primary", "foreign", "cache",
+                             "lookup", "partition", "dedupe"})
+"""Words before ``key`` that make it an identifier, not a credential (``job_key``)."""
 MASK = "***"
 MIN_LENGTH = 4
 """Shorter values are not scrubbed from text: masking every "ab" would garble messages and
@@ -33,8 +38,13 @@ _lock = threading.Lock()
 
 
 def is_secret(key: str) -> bool:
-    """Whether a setting or log field of this name holds a secret, by its name."""
-    return any(word in key.lower() for word in SECRET_WORDS)
+    """Whether a setting or log field of this name holds a secret, by its words:
+    ``client_key``, ``subscriptionKey``, ``api-token`` do; a job's ``key`` or ``monkey``
+    does not."""
+    words = re.findall(r"[a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key).lower())
+    if any(word in SECRET_WORDS for word in words):
+        return True
+    return len(words) > 1 and words[-1] in ("key", "keys") and words[-2] not in NOT_SECRET_KEYS
 
 
 def remember(value: str | None) -> None:

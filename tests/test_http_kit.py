@@ -316,3 +316,23 @@ def test_registered_secrets_are_masked_in_errors_and_logs() -> None:
     with structlog.testing.capture_logs(processors=[redact_processor]) as logs:
         structlog.get_logger().warning("failed", error=raised.value, note=f"k={secret}")
     assert secret not in repr(logs)
+
+
+def test_used_as_a_library_the_kit_prints_nothing_on_stdout_and_no_secret() -> None:
+    """With logging left unconfigured by the host, a request's debug line must not reach
+    stdout (a program's output), and nothing on stderr may carry the token."""
+    import subprocess
+    import sys
+
+    code = (
+        "import httpx\n"
+        "from connector.http import HttpClient\n"
+        "client = HttpClient('svc', 'https://api.example/v2', secrets=['tok-3141592653'],\n"
+        "    transport=httpx.MockTransport(lambda r: httpx.Response(200, json=[])))\n"
+        "client.request('GET', '/items', params={'token': 'tok-3141592653'})\n"
+        "print('done')\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert ran.stdout == "done\n"
+    assert "tok-3141592653" not in ran.stderr

@@ -116,8 +116,9 @@ class MockAgency:
             found.append(("amount", f"{invoice}: amount and balance must be above 0 "
                                     f"(amount {request.amount}, balance {request.balance})"))
         if request.currency not in self.requirements.currencies:
+            taken = ", ".join(sorted(self.requirements.currencies))
             found.append(("currency", f"{invoice}: currency {request.currency} is not taken; "
-                                      "the agency takes NOK only"))
+                                      f"the agency takes {taken} only"))
         who = f"debtor {debtor.number}"
         if not debtor.name.strip():
             found.append(("name", f"{who}: the debtor's name is missing"))

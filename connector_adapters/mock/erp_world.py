@@ -429,7 +429,8 @@ class ErpWorld(Side):
             "id": invoice_id, "invoice_no": number, "customer_no": customer_no,
             "invoice_date": issued, "due_date": due, "amount": amount,
             "balance": amount if balance is None else balance, "currency": currency,
-            "kid": kid or (make_kid(f"{customer_no}{number}") if customer_no.isdigit() else None),
+            "kid": kid or (make_kid(digits) if (digits := f"{customer_no}{number}").isdigit()
+                           else None),
             "collect_requested": collect_requested, "changed_at": changed_at,
         })
         self.touch("invoice", invoice)

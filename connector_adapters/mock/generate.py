@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from connector.domain import Address, Company, DunningSetup, to_money
 from connector_adapters.mock.collection import Behaviour
-from connector_adapters.mock.norway import org_check_digit
+from connector_adapters.mock.norway import org_number
 from connector_adapters.mock.world import World
 
 COMPANY = Company(
@@ -143,10 +143,9 @@ def _business(rng: random.Random) -> tuple[str, str]:
 
 def _org_number(rng: random.Random) -> str:
     while True:
-        first8 = f"{rng.choice('89')}{rng.randrange(10**7):07d}"
-        check = org_check_digit(first8)
-        if check is not None:
-            return f"{first8}{check}"
+        found = org_number(f"{rng.choice('89')}{rng.randrange(10**7):07d}")
+        if found is not None:
+            return found
 
 
 def _address(rng: random.Random, missing: set[str]) -> Address:

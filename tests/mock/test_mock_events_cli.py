@@ -75,6 +75,15 @@ def test_a_new_invoice_enters_draft_when_overdue(user: User) -> None:
     assert new["customer_no"] == "11"
 
 
+def test_an_invoice_number_with_letters_gets_no_kid_and_enters_draft(user: User) -> None:
+    """A KID is digits with a check digit: an invoice numbered "A-17" simply has none."""
+    added = user.json("mock invoice add 11 320.00 --number A-17 --date 2026-02-01 "
+                      "--due 2026-02-15")
+    assert added["state"] == "done"
+    user.run("sync")
+    assert user.claim("A-17")["list"] == "draft"
+
+
 def test_an_address_edit_clears_the_obstacle_without_moving_the_card(user: User) -> None:
     user.run("sync")
     user.run(f"approve {user.claims('draft')['503']['id']}")

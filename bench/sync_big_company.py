@@ -169,7 +169,9 @@ def run_db(db: str, store: Store, world: World, args: argparse.Namespace) -> dic
         meter.wrap(module, name)
     if args.analyze_after_pull and db == "postgresql":
         _analyze_after_pull(store)
-    meter.wrap(transfer, "_transfer", "  transfer job (each)")
+    meter.wrap(transfer._Batch, "start", "  transfer intents (each batch)")
+    meter.wrap(transfer._Batch, "handle", "  transfer call (each)")
+    meter.wrap(worker.Batch, "flush", "  job results (each batch)")
     meter.wrap(worker, "call", "  agency/ERP call (each)")
     for resource in ("customers", "invoices", "letters", "ledger"):
         meter.wrap_iter(MockErp, resource, f"  mock ERP pages: {resource}")
@@ -216,7 +218,8 @@ def run_db(db: str, store: Store, world: World, args: argparse.Namespace) -> dic
         ph.extra.update(pulled=dict(report.pulled), moved=dict(report.moved))
     finally:
         # Unwrap, so the next database starts clean.
-        for module, name in [*STEPS, (transfer, "_transfer"), (worker, "call"),
+        for module, name in [*STEPS, (transfer._Batch, "start"), (transfer._Batch, "handle"),
+                             (worker.Batch, "flush"), (worker, "call"),
                              (MockErp, "customers"), (MockErp, "invoices"),
                              (MockErp, "letters"), (MockErp, "ledger"),
                              (pull, "write_customers"), (pull, "_write_invoices"),

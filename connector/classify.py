@@ -35,16 +35,22 @@ def chunks(items: Sequence[K], size: int = CHUNK) -> Iterator[list[K]]:
 
 def as_invoice(row: InvoiceRow) -> Invoice:
     """The mirrored invoice, with the connector's own R10 request folded in."""
-    invoice = Invoice.model_validate(row.data)
-    if row.collect_requested_at is not None and not invoice.collect_requested:
-        invoice = invoice.model_copy(update={"collect_requested": True})
-    return invoice
+    return invoice_of(row.data, row.collect_requested_at)
 
 
-def _candidates(ctx: LinkContext) -> Select[InvoiceRow, int]:
+def invoice_of(data: dict[str, Any], collect_requested_at: Any) -> Invoice:
+    """``as_invoice`` from the two columns it reads: pages are read as columns, never as
+    ORM objects (building those cost more than the rules themselves)."""
+    if collect_requested_at is not None and not data.get("collect_requested"):
+        data = {**data, "collect_requested": True}
+    return Invoice.model_validate(data)
+
+
+def _candidates(ctx: LinkContext) -> Select[str, dict[str, Any], Any]:
+    """Ready invoices without a live claim, as (ERP id, data, R10 request) in key order."""
     today = ctx.today()
     return (
-        select(InvoiceRow, ClaimRow.id)
+        select(InvoiceRow.erp_id, InvoiceRow.data, InvoiceRow.collect_requested_at)
         .outerjoin(ClaimRow, (ClaimRow.link == InvoiceRow.link)
                    & (ClaimRow.invoice_id == InvoiceRow.erp_id))
         .where(
@@ -70,7 +76,7 @@ def classify(ctx: LinkContext, invoice_ids: Sequence[str] | None = None,
                 if not page:
                     return entered
                 entered += _enter(ctx, session, page)
-            after = page[-1][0].erp_id
+            after = page[-1][0]
     for chunk in chunks(sorted(invoice_ids)):
         with ctx.tx() as session:
             page = list(session.execute(_candidates(ctx).where(InvoiceRow.erp_id.in_(chunk))))
@@ -86,7 +92,7 @@ def classify(ctx: LinkContext, invoice_ids: Sequence[str] | None = None,
 def _enter(ctx: LinkContext, session: Session, page: Sequence[Any]) -> int:
     assert ctx.company is not None
     now, today = ctx.now(), ctx.today()
-    invoices = [as_invoice(row[0]) for row in page]
+    invoices = [invoice_of(data, requested) for _, data, requested in page]
     customers = load_customers(session, ctx.link, sorted({i.customer_id for i in invoices}))
     letters = load_letters(session, ctx.link, [i.id for i in invoices])
     entering: list[NewClaim] = []

@@ -58,19 +58,22 @@ def write_customers(session: Session, link: str, customers: Sequence[Customer]) 
 
 
 def _write_invoices(ctx: LinkContext, session: Session, invoices: Sequence[Invoice]) -> None:
-    rows = [
-        {"link": ctx.link, "erp_id": i.id, "invoice_no": i.invoice_no,
-         "customer_id": i.customer_id, "customer_no": i.customer_no, "due_date": i.due_date,
-         "balance": i.balance,
-         "is_open": is_open_claim(i) and invoice_problem(i) is None,
-         "data": i.model_dump(mode="json"), "changed_at": i.changed_at}
-        for i in invoices
-    ]
+    """The page in one statement; each invoice is dumped and checked once."""
+    rows: list[dict[str, Any]] = []
+    problems: list[tuple[str, str, dict[str, Any]]] = []
+    for i in invoices:
+        data = i.model_dump(mode="json")
+        problem = invoice_problem(i)
+        if problem is not None:
+            problems.append((i.id, problem, data))
+        rows.append({"link": ctx.link, "erp_id": i.id, "invoice_no": i.invoice_no,
+                     "customer_id": i.customer_id, "customer_no": i.customer_no,
+                     "due_date": i.due_date, "balance": i.balance,
+                     "is_open": problem is None and is_open_claim(i),
+                     "data": data, "changed_at": i.changed_at})
     upsert(session, InvoiceRow, rows, keys=("link", "erp_id"),
            update=("invoice_no", "customer_id", "customer_no", "due_date", "balance", "is_open",
                    "data", "changed_at"))
-    problems = [(i.id, p, i.model_dump(mode="json")) for i in invoices
-                if (p := invoice_problem(i)) is not None]
     item_errors.store(session, ctx.link, INVOICES, problems, ctx.now())
 
 
@@ -178,18 +181,16 @@ def pull_erp(ctx: LinkContext) -> Touched:
 
 def load_customers(session: Session, link: str, ids: Sequence[str]) -> dict[str, Customer]:
     """The stored cards of the customers with these ERP ids, by id."""
-    rows = session.scalars(
-        select(CustomerRow).where(CustomerRow.link == link, CustomerRow.erp_id.in_(ids))
-    )
-    return {row.erp_id: Customer.model_validate(row.data) for row in rows}
+    rows = session.execute(select(CustomerRow.erp_id, CustomerRow.data).where(
+        CustomerRow.link == link, CustomerRow.erp_id.in_(ids)))
+    return {erp_id: Customer.model_validate(data) for erp_id, data in rows}
 
 
 def load_letters(session: Session, link: str,
                  invoice_ids: Sequence[str]) -> dict[str, list[ReminderLetter]]:
     found: dict[str, list[ReminderLetter]] = {}
-    rows = session.scalars(
-        select(LetterRow).where(LetterRow.link == link, LetterRow.invoice_id.in_(invoice_ids))
-    )
-    for row in rows:
-        found.setdefault(row.invoice_id, []).append(ReminderLetter.model_validate(row.data))
+    rows = session.execute(select(LetterRow.invoice_id, LetterRow.data).where(
+        LetterRow.link == link, LetterRow.invoice_id.in_(invoice_ids)))
+    for invoice_id, data in rows:
+        found.setdefault(invoice_id, []).append(ReminderLetter.model_validate(data))
     return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -152,70 +153,151 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
 
 
 def run_transfers(ctx: LinkContext) -> None:
-    """Carry out due transfer jobs of this link, one agency call (or lookup) each."""
-    worker.run(ctx, KIND, lambda job: _transfer(ctx, job),
-               lambda job, reason, state: _failed(ctx, job, reason, state))
+    """Carry out due transfer jobs of this link, one agency call (or lookup) each.
+
+    Each claimed batch first records every transfer's intent in one transaction (``_Batch.
+    start``); then each job makes its call, and its result is written with the batch's
+    others in the worker's one transaction per batch."""
+    batch = _Batch(ctx)
+    worker.run(ctx, KIND, batch.handle, lambda job, reason, state: _failed(ctx, job, reason, state),
+               prepare=batch.start, write_all=batch.write_all)
 
 
-def _transfer(ctx: LinkContext, job: jobs.Job) -> None:
-    now = ctx.now()
-    claim_id = job.payload["claim_id"]
-    request = CaseRequest.model_validate(job.payload["request"])
-    with ctx.tx() as session:
-        claim = session.get(ClaimRow, claim_id)
-        if claim is not None and claim.state in STARTABLE:
-            # The intent is recorded before the call: from here the ERP side cannot cancel
-            # (R6). A claim cancelled this instant is not moved, and the job ends below.
-            ctx.claims.move(session, [claim], ClaimState.TRANSFERRING, now,
-                            f"Transfer to the agency started (try {job.attempts})",
-                            status="Being sent to the agency")
+@dataclass(frozen=True)
+class _Started:
+    """A transfer whose intent is recorded (or that has nothing left to do)."""
+
+    claim: ClaimRow | None
+    request: CaseRequest
+    still_owed: bool = False
+    ended: jobs.JobState | None = None
+    """Set when the job ends without a call: its claim is gone, open already or moved."""
+
+
+class _Batch:
+    """The transfers of the worker's current batch, as ``start`` recorded them."""
+
+    def __init__(self, ctx: LinkContext) -> None:
+        self.ctx = ctx
+        self.started: dict[int, _Started] = {}
+
+    def start(self, claimed: list[jobs.Job]) -> None:
+        """Record the intent of every job of the batch before any call, in one transaction:
+        from here the ERP side cannot cancel (R6). A claim cancelled this instant is not
+        moved, and its job ends without a call."""
+        ctx, now = self.ctx, self.ctx.now()
+        with ctx.tx() as session:
+            claims = {row.id: row for chunk in chunks([j.payload["claim_id"] for j in claimed])
+                      for row in session.scalars(select(ClaimRow).where(ClaimRow.id.in_(chunk)))}
+            ctx.claims.move_each(session, [
+                (claim, f"Transfer to the agency started (try {job.attempts})",
+                 {"status": "Being sent to the agency"})
+                for job in claimed
+                if (claim := claims.get(job.payload["claim_id"])) is not None
+                and claim.state in STARTABLE], ClaimState.TRANSFERRING, now)
+            invoices = {row.erp_id: row for chunk in chunks(sorted(
+                {c.invoice_id for c in claims.values()})) for row in session.scalars(
+                select(InvoiceRow).where(InvoiceRow.link == ctx.link,
+                                         InvoiceRow.erp_id.in_(chunk)))}
+            payloads: list[dict[str, Any]] = []
+            for job in claimed:
+                self.started[job.id] = self._started(job, claims.get(job.payload["claim_id"]),
+                                                     invoices, payloads)
+            if payloads:
+                session.execute(update(JobRow), payloads)
+
+    def _started(self, job: jobs.Job, claim: ClaimRow | None, invoices: dict[str, InvoiceRow],
+                 payloads: list[dict[str, Any]]) -> _Started:
+        request = CaseRequest.model_validate(job.payload["request"])
         if claim is None or claim.state != ClaimState.TRANSFERRING.value:
             done = claim is not None and claim.state == ClaimState.OPEN.value
-            jobs.finish(session, job.id, jobs.JobState.DONE if done else jobs.JobState.CANCELLED,
-                        now)
-            return
-        started = claim.transfer_started_at
-        invoice = session.get(InvoiceRow, (ctx.link, claim.invoice_id))
+            return _Started(claim, request, ended=jobs.JobState.DONE if done
+                            else jobs.JobState.CANCELLED)
+        invoice = invoices.get(claim.invoice_id)
         still_owed = invoice is not None and invoice.is_open
         if invoice is not None and still_owed and job.attempts == 1:
             # Paid in part since the job was queued: the agency gets the balance as the
             # transfer starts, kept for every retry. A payment after this moment is
             # reported to the agency on its own (ledger), never folded in twice.
             request = request.model_copy(update={"balance": invoice.balance})
-            session.execute(update(JobRow).where(JobRow.id == job.id).values(
-                payload={**job.payload, "request": request.model_dump(mode="json")}))
+            payloads.append({"id": job.id, "payload": {
+                **job.payload, "request": request.model_dump(mode="json")}})
+        return _Started(claim, request, still_owed)
 
-    def create() -> AgencyCase | None:
-        """Register, unless the invoice stopped being a claim: then never create it now."""
-        return ctx.agency.register_case(request) if still_owed else None
+    def handle(self, job: jobs.Job) -> _Result | None:
+        """The job's one agency call; its result is written with the batch's others."""
+        ctx = self.ctx
+        begun = self.started.pop(job.id)
+        claim, request = begun.claim, begun.request
+        if begun.ended is not None or claim is None:
+            return _Result(job.payload["claim_id"], request, None, begun.ended)
 
-    try:
-        case = worker.ensure(ctx, job, lambda: ctx.agency.find_case(
-            request.reference, since=started, request=request), create)
-    except CaseRejected as exc:
-        _rejected(ctx, job, claim, exc)
-        return
-    now = ctx.now()
-    with ctx.tx() as session:
+        def create() -> AgencyCase | None:
+            """Register, unless the invoice stopped being a claim: then never create it."""
+            return ctx.agency.register_case(request) if begun.still_owed else None
+
+        try:
+            case = worker.ensure(ctx, job, lambda: ctx.agency.find_case(
+                request.reference, since=claim.transfer_started_at, request=request), create)
+        except CaseRejected as exc:
+            _rejected(ctx, job, claim, exc)
+            return None
         if case is None:
-            ctx.claims.move(
-                session, [claim], ClaimState.DROPPED, now,
-                f"Invoice {claim.invoice_no} was paid, credited or deleted before it reached "
-                "the agency; not sent", status="No longer a claim")
-            jobs.finish(session, job.id, jobs.JobState.CANCELLED, now)
             ctx.report.moved[ClaimList.DROPPED.value] += 1
-            return
-        ctx.claims.move(
-            session, [claim], ClaimState.OPEN, now,
-            f"Transferred to the agency as case {case.id}", status=case.status,
-            values={"agency_case_id": case.id, "transferred_at": now, "obstacles": [],
-                    "balance_at_agency": request.balance})
-        show_in_erp(ctx, session, [status_job(claim, CaseStatus(
-            invoice_id=claim.invoice_id, case_id=case.id, status_text=case.status,
-            closed=False, balance_at_agency=request.balance))], now)
-        jobs.finish(session, job.id, jobs.JobState.DONE, now)
-    ctx.report.moved[ClaimList.OPEN.value] += 1
-    ctx.report.transferred.append(view(claim))
+        else:
+            ctx.report.moved[ClaimList.OPEN.value] += 1
+            ctx.report.transferred.append(view(claim))
+        return _Result(claim.id, request, case)
+
+    def write_all(self, session: Session,
+                  results: list[_Result | None]) -> list[jobs.JobState | None]:
+        """The batch's results in a few statements: claims with a case go Open (and their
+        status to the ERP), those whose invoice stopped being a claim go Dropped. Reads the
+        claims afresh: after a rollback it runs again, a result at a time."""
+        ctx, now = self.ctx, self.ctx.now()
+        ids = [r.claim_id for r in results if r is not None and r.ended is None]
+        claims = {row.id: row for chunk in chunks(ids) for row in session.scalars(
+            select(ClaimRow).where(ClaimRow.id.in_(chunk),
+                                   ClaimRow.state == ClaimState.TRANSFERRING.value))}
+        opened: list[tuple[ClaimRow, str, dict[str, Any]]] = []
+        dropped: list[tuple[ClaimRow, str, dict[str, Any]]] = []
+        statuses: list[jobs.JobSpec] = []
+        states: list[jobs.JobState | None] = []
+        for result in results:
+            if result is None or result.ended is not None:
+                states.append(result.ended if result is not None else None)
+                continue
+            case, claim = result.case, claims.get(result.claim_id)
+            states.append(jobs.JobState.CANCELLED if case is None else None)
+            if claim is None:
+                continue  # moved meanwhile: nothing left to record
+            if case is None:
+                dropped.append((claim, f"Invoice {claim.invoice_no} was paid, credited or "
+                                "deleted before it reached the agency; not sent",
+                                {"status": "No longer a claim"}))
+                continue
+            balance = result.request.balance
+            opened.append((claim, f"Transferred to the agency as case {case.id}", {
+                "status": case.status, "agency_case_id": case.id, "transferred_at": now,
+                "obstacles": [], "balance_at_agency": balance}))
+            statuses.append(status_job(claim, CaseStatus(
+                invoice_id=claim.invoice_id, case_id=case.id, status_text=case.status,
+                closed=False, balance_at_agency=balance)))
+        ctx.claims.move_each(session, dropped, ClaimState.DROPPED, now)
+        ctx.claims.move_each(session, opened, ClaimState.OPEN, now)
+        show_in_erp(ctx, session, statuses, now)
+        return states
+
+
+@dataclass(frozen=True)
+class _Result:
+    """A transfer's outcome, written with its batch's others (``_Batch.write_all``)."""
+
+    claim_id: int
+    request: CaseRequest
+    case: AgencyCase | None
+    ended: jobs.JobState | None = None
+    """Set when the job ended without a call."""
 
 
 def _rejected(ctx: LinkContext, job: jobs.Job, claim: ClaimRow, exc: CaseRejected) -> None:

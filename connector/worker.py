@@ -12,7 +12,7 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.orm import Session
@@ -35,9 +35,12 @@ T = TypeVar("T")
 Record = Callable[[Session], "jobs.JobState | None"]
 """Writes a handled job's result in the batch's transaction and says how the job ends (None:
 done). It writes to the session only: it may run again after a rollback."""
-Handler = Callable[[jobs.Job], Record | None]
-"""Makes a job's one external call; returns its ``Record``, or None when there is nothing
-to write but ``done``."""
+Handler = Callable[[jobs.Job], Any]
+"""Makes a job's one external call; returns its ``Record`` (with ``WriteAll``: the result
+that takes), or None when there is nothing to write but ``done``."""
+WriteAll = Callable[[Session, list[Any]], list["jobs.JobState | None"]]
+"""Writes the results of many handled jobs at once, in a few statements for all of them,
+and says how each ends (None: done); it stands for calling a ``Record`` per job."""
 
 
 def call(ctx: LinkContext, fn: Callable[[], T]) -> T:
@@ -74,8 +77,14 @@ def ensure(ctx: LinkContext, job: jobs.Job, find: Callable[[], T | None],
 
 
 def run(ctx: LinkContext, kind: str, handle: Handler,
-        on_failure: Callable[[jobs.Job, str, jobs.JobState], None] | None = None) -> int:
+        on_failure: Callable[[jobs.Job, str, jobs.JobState], None] | None = None,
+        prepare: Callable[[list[jobs.Job]], None] | None = None,
+        write_all: WriteAll | None = None) -> int:
     """Run every due job of ``kind``; returns how many were handled without an error.
+
+    ``prepare`` sees each claimed batch before its first job is handled: it records what
+    must be durable before any call (a transfer's intent) for the whole batch at once;
+    ``write_all`` writes the batch's results together (see ``WriteAll``).
 
     Jobs are claimed ``BATCH`` at a time under one lease and their results written a batch
     at a time (see ``Batch``), so the queue costs a fraction of a round trip per job. A
@@ -94,8 +103,10 @@ def run(ctx: LinkContext, kind: str, handle: Handler,
                                  holder=holder)
         if not claimed:
             return handled
+        if prepare is not None:
+            prepare(claimed)
         started = time.monotonic()
-        batch = Batch(ctx, holder, leased_at, [job.id for job in claimed])
+        batch = Batch(ctx, holder, leased_at, [job.id for job in claimed], write_all)
         try:
             for job in claimed:
                 ctx.keepalive()
@@ -133,12 +144,13 @@ class Batch:
     """
 
     def __init__(self, ctx: LinkContext, holder: str, leased_at: datetime,
-                 ids: list[int]) -> None:
+                 ids: list[int], write_all: WriteAll | None = None) -> None:
         self.ctx = ctx
+        self.write_all = write_all
         self.holder = holder
         self.leased_at = leased_at
         self.held = set(ids)
-        self.pending: list[tuple[jobs.Job, Record | None]] = []
+        self.pending: list[tuple[jobs.Job, Any]] = []
         self.since = time.monotonic()
 
     def holds(self, job: jobs.Job) -> bool:
@@ -160,7 +172,7 @@ class Batch:
             jobs.hand_back(session, sorted(self.held), self.holder, self.ctx.now())
         self.held.clear()
 
-    def done(self, job: jobs.Job, record: Record | None) -> None:
+    def done(self, job: jobs.Job, record: Any) -> None:
         if not self.pending:
             self.since = time.monotonic()
         self.pending.append((job, record))
@@ -199,14 +211,18 @@ class Batch:
                 except Exception:
                     self._failed_to_write(one[0])
 
-    def _write(self, session: Session, pending: list[tuple[jobs.Job, Record | None]]) -> None:
+    def _write(self, session: Session, pending: list[tuple[jobs.Job, Any]]) -> None:
         now = self.ctx.now()
         # Lock the jobs first: a result is written only under the lease it was made in.
         still = jobs.renew(session, [job.id for job, _ in pending], self.holder, now,
                            self.ctx.settings.job_lease)
-        ends = [(job.id, (record(session) if record else None) or jobs.JobState.DONE, None)
-                for job, record in pending if job.id in still]
-        jobs.complete(session, ends, self.holder, now)
+        kept = [(job, record) for job, record in pending if job.id in still]
+        records = [record for _, record in kept]
+        states = (self.write_all(session, records) if self.write_all is not None
+                  else [record(session) if record else None for record in records])
+        jobs.complete(session, [(job.id, state or jobs.JobState.DONE, None)
+                                for (job, _), state in zip(kept, states, strict=True)],
+                      self.holder, now)
 
     def _failed_to_write(self, job: jobs.Job) -> None:
         reason = f"recording the result failed: {traceback.format_exc(limit=0).strip()}"

@@ -1,7 +1,7 @@
 """For comparison only: dlt loading the same invoice rows (rows/s), from the ``bench`` extra.
 
     .venv/bin/python bench/compare/export_invoices.py --open 100000     # the rows, as JSONL
-    .venv/bin/python bench/compare/dlt_load.py [--rows FILE] [--dest duckdb|postgres|both]
+    .venv/bin/python bench/compare/dlt_load.py [--rows FILE] [--dest sqlite|postgres|duckdb|both]
 
 Loads the invoices the mock ERP serves for the big-company world (one JSON object per
 line) with a dlt resource (primary key ``id``), timing extract, normalize and load
@@ -9,7 +9,8 @@ separately, for two write dispositions: ``merge`` (an upsert, what the connector
 first into an empty table and then the same rows again, and ``append``; in dlt's default
 loader file format for the destination, or ``--format`` (``parquet``, after
 ``pip install pyarrow``, is dlt's fast path). PostgreSQL gets a fresh dataset (schema),
-dropped afterwards; duckdb a file in a temporary folder. The rows are read into memory
+dropped afterwards; SQLite (through dlt's sqlalchemy destination) and duckdb a file in a
+temporary folder. The rows are read into memory
 before timing starts.
 """
 
@@ -39,6 +40,8 @@ def run(rows: list[dict[str, Any]], dest: str, disposition: str, tmp: Path,
     destination: Any
     if dest == "duckdb":
         destination = dlt.destinations.duckdb(str(tmp / "bench.duckdb"))
+    elif dest == "sqlite":  # dlt's sqlalchemy destination, the store the connector uses
+        destination = dlt.destinations.sqlalchemy(credentials=f"sqlite:///{tmp / 'bench.db'}")
     else:
         destination = dlt.destinations.postgres(credentials=PG)
     pipeline = dlt.pipeline(pipeline_name=name, destination=destination, dataset_name=dataset,
@@ -66,11 +69,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=Path,
                         default=Path(tempfile.gettempdir()) / "connector-bench-invoices.jsonl")
-    parser.add_argument("--dest", choices=("duckdb", "postgres", "both"), default="both")
+    parser.add_argument("--dest", choices=("duckdb", "sqlite", "postgres", "both"),
+                        default="both", help="both: sqlite and postgres, the connector's stores")
     parser.add_argument("--format", dest="fmt", choices=("insert_values", "parquet", "jsonl",
                                                          "csv"),
                         help="dlt's loader file format (default: the destination's preferred "
                              "one; parquet needs pyarrow)")
+    parser.add_argument("--first-only", action="store_true",
+                        help="only the merge into an empty table (what a first sync does)")
     args = parser.parse_args()
     if not args.rows.exists():
         print(f"{args.rows} is missing: run bench/compare/export_invoices.py first",
@@ -79,15 +85,15 @@ def main() -> int:
     rows = [json.loads(line) for line in args.rows.read_text().splitlines()]
     print(f"dlt {dlt.__version__}: {len(rows):,} invoice rows from {args.rows}; "
           f"{os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d %H:%M')}")
-    dests = ["duckdb", "postgres"] if args.dest == "both" else [args.dest]
+    dests = ["sqlite", "postgres"] if args.dest == "both" else [args.dest]
     for dest in dests:
         dataset = f"bench_dlt_{uuid.uuid4().hex[:10]}"
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                for label, disposition, name in (
-                        ("merge, empty table", "merge", "m"),
+                runs = [("merge, empty table", "merge", "m"),
                         ("merge, same rows again", "merge", "m"),
-                        ("append", "append", "a")):
+                        ("append", "append", "a")]
+                for label, disposition, name in runs[:1] if args.first_only else runs:
                     ds = dataset if disposition == "merge" else dataset + "_a"
                     seconds, steps = run(rows, dest, disposition, Path(tmp), ds,
                                          f"bench_{name}_{dataset}", args.fmt)

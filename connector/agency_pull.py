@@ -93,7 +93,7 @@ def show_in_erp(ctx: LinkContext, session: Session, statuses: Sequence[jobs.JobS
                 now: datetime) -> None:
     """Queue status write-backs (R8), where the ERP can show them."""
     if Capability.STATUS_WRITEBACK in ctx.erp.capabilities:
-        jobs.enqueue(session, ctx.link, statuses, now, revive=jobs.EVERY_STATE)
+        ctx.queue(session, statuses, now, revive=jobs.EVERY_STATE)
 
 
 def _outcome(u: CaseUpdate) -> CaseOutcome:

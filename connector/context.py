@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -12,7 +12,7 @@ import pluggy
 import structlog
 from sqlalchemy.orm import Session
 
-from connector import events
+from connector import events, jobs
 from connector.clock import Clock, local_date
 from connector.config import LinkSettings
 from connector.domain import DEFAULT_TIMEZONE, Company
@@ -34,6 +34,9 @@ class PassStart:
     """resource -> (cursor, when the read that moved it began)"""
     errors_open: set[str]
     """Resources with item errors waiting to be resolved."""
+    unfinished: set[str] = field(default_factory=set)
+    """Job kinds with a queued or running job at the start, and those queued during the
+    pass (``LinkContext.queue``): a kind not named here has nothing to claim."""
 
 
 @dataclass
@@ -56,6 +59,13 @@ class LinkContext:
     claims: Lifecycle = field(init=False)
     """The only writer of this link's claims (see ``connector.lifecycle``)."""
     _dry_session: Session | None = field(default=None, repr=False)
+
+    def queue(self, session: Session, specs: Sequence[jobs.JobSpec], now: datetime,
+              revive: Sequence[jobs.JobState] = jobs.REVIVABLE) -> None:
+        """``jobs.enqueue`` for this link, noting the kinds so this pass claims them."""
+        jobs.enqueue(session, self.link, specs, now, revive)
+        if self.known is not None:
+            self.known.unfinished.update(spec.kind for spec in specs)
 
     def __post_init__(self) -> None:
         self.report = SyncReport(self.settings.name, self.dry_run, self.clock.now())

@@ -262,6 +262,12 @@ def cancel(session: Session, link: str, keys: Sequence[str], now: datetime) -> N
     )
 
 
+def unfinished_kinds(session: Session, link: str) -> set[str]:
+    """The kinds of the link's queued or running jobs, from the index of unfinished jobs."""
+    return set(session.scalars(select(JobRow.kind).where(JobRow.link == link, _active())
+                               .distinct()))
+
+
 def due_counts(session: Session, link: str, now: datetime) -> dict[str, int]:
     """How many jobs of each kind are due now."""
     rows = session.execute(

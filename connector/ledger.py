@@ -153,7 +153,7 @@ def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -
     ctx.claims.update(session, [{"id": cid, "written_off": by_id[cid].written_off + amount}
                                 for cid, amount in written_off.items()], now)
     ctx.claims.record(session, lines)
-    jobs.enqueue(session, ctx.link, queue, now)
+    ctx.queue(session, queue, now)
 
 
 def _as_entry(reduction: ClaimReduction, now: datetime) -> LedgerEntry:

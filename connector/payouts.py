@@ -35,7 +35,7 @@ def fetch_payouts(ctx: LinkContext) -> None:
                  "lines": [ln.model_dump(mode="json") for ln in p.lines], "state": RECEIVED,
                  "voucher_reference": voucher_reference(p.id), "flagged": False,
                  "received_at": now} for p in page.items], keys=("link", "agency_id"))
-            jobs.enqueue(session, ctx.link, [
+            ctx.queue(session, [
                 jobs.JobSpec(KIND, voucher_reference(p.id), {"payout_id": p.id})
                 for p in page.items], now)
         ctx.report.pulled["payouts"] += len(page.items)

@@ -149,7 +149,7 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
         status="Customer excluded from collection (R11)")
     if dropped:
         ctx.report.moved[ClaimList.DROPPED.value] += len(dropped)
-    jobs.enqueue(session, ctx.link, queue, now)
+    ctx.queue(session, queue, now)
 
 
 def run_transfers(ctx: LinkContext) -> None:

@@ -92,6 +92,8 @@ def run(ctx: LinkContext, kind: str, handle: Handler,
     dead-lettered) and the next job goes on. Anything else that escapes (the process is
     stopping) leaves the batch's jobs leased: they are taken up again once the lease runs
     out, and each asks the other side first (``ensure``)."""
+    if ctx.known is not None and kind not in ctx.known.unfinished:
+        return 0  # an idle pass claims nothing: the pass start saw no such job
     lease = ctx.settings.job_lease
     handled = 0
     size = BATCH

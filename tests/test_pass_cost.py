@@ -90,3 +90,21 @@ def test_an_idle_pass_still_sees_a_change_made_while_it_was_idle(store: Store) -
     h.advance(minutes=1)
     report = h.sync()
     assert report.pulled["invoices"] == 1
+
+
+def test_an_idle_pass_claims_no_job_of_a_kind_it_has_none_of(store: Store) -> None:
+    """The pass start reads which kinds of job are unfinished: an idle link tries no claim,
+    and a job queued during the pass (a transfer, a status write) is still claimed in it."""
+    h = busy_link(store)
+    meter = Meter(store)
+    h.advance(hours=1)
+    h.sync()
+    assert not [s for s in meter.statements if s.startswith("UPDATE jobs")], meter.statements
+    assert len(meter.statements) <= 7, meter.statements
+    h.invoice(due_in_days=-5)
+    h.advance(hours=1)
+    h.sync()
+    actions.approve(h.ctx(), None)
+    h.advance(hours=2)
+    report = h.sync()
+    assert len(report.transferred) == 1 and h.world.erp.status_writes == 6

@@ -9,7 +9,7 @@ fifth of them with a dunning letter on the ledger), serves the PowerOffice emula
 requests per second per subscription key (429 past it), and reads the company through the
 real adapter as a first sync does: customers, invoices, letters and the customer ledger from
 the beginning, page by page, each page turned into domain models. The adapter keeps its
-default pace (9.5 requests per second, one limiter per subscription key) and asks for the
+default pace (9 requests per second, one limiter per subscription key) and asks for the
 next page while it translates this one.
 
 Reports the requests per second over the read, as a share of the limit (the goal: at least

@@ -43,7 +43,7 @@ class PowerOfficeSettings(BaseModel):
     timezone: str = DEFAULT_TIMEZONE
     """The company's zone: no v2 endpoint says it."""
     page_size: int = Field(default=wire.DEFAULT_PAGE_SIZE, ge=1, le=wire.MAX_PAGE_SIZE)
-    requests_per_second: float = Field(default=9.5, gt=0, le=wire.RATE_LIMIT_PER_SECOND)
+    requests_per_second: float = Field(default=9.0, gt=0, le=wire.RATE_LIMIT_PER_SECOND)
     """Kept under PowerOffice's 10 per second per subscription key, shared by every link of
     this process that uses the same subscription key."""
     status_writeback: StatusWriteback | None = None

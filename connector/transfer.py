@@ -38,7 +38,7 @@ from connector.errors import CaseRejected
 from connector.lifecycle import HistoryLine
 from connector.pull import write_customers
 from connector.rules import Obstacle, obstacles
-from connector.store.schema import ClaimRow, InvoiceRow, JobRow
+from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow, JobRow
 
 KIND = "transfer"
 STARTABLE = (ClaimState.APPROVED.value, ClaimState.TRANSFER_FAILED.value)
@@ -76,21 +76,26 @@ def schedule(ctx: LinkContext) -> None:
     after = 0
     while True:
         with ctx.statement() as session:
-            page = list(session.execute(
-                select(ClaimRow, InvoiceRow)
+            rows = list(session.execute(
+                select(ClaimRow, InvoiceRow, CustomerRow.number)
                 .join(InvoiceRow, (InvoiceRow.link == ClaimRow.link)
                       & (InvoiceRow.erp_id == ClaimRow.invoice_id))
+                .outerjoin(CustomerRow, (CustomerRow.link == ClaimRow.link)
+                           & (CustomerRow.erp_id == ClaimRow.customer_id))
                 .where(ClaimRow.link == ctx.link,
                        ClaimRow.state == ClaimState.APPROVED.value,
                        ClaimRow.approved_at <= cutoff,
                        ClaimRow.id > after)
                 .order_by(ClaimRow.id).limit(SCHEDULE_PAGE)
             ).all())
-        if not page:
+        if not rows:
             return
-        after = page[-1][0].id
-        # Address edits may not move the ERP's change time (docs/rules.md): read the cards afresh.
-        fresh = ctx.erp.customers_by_number(sorted({c.customer_no for c, _ in page}))
+        after = rows[-1][0].id
+        page = [(claim, invoice) for claim, invoice, _ in rows]
+        # Address edits may not move the ERP's change time (docs/rules.md): read the cards
+        # afresh, by the number each card has now (a customer may have been renumbered).
+        numbers = {number or claim.customer_no for claim, _, number in rows}
+        fresh = ctx.erp.customers_by_number(sorted(numbers))
         with ctx.tx() as session:
             write_customers(session, ctx.link, fresh)
             _schedule_page(ctx, session, page, {c.id: c for c in fresh}, now)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector import item_errors, jobs, worker
+from connector import adoption, item_errors, jobs, worker
 from connector.claims import view
 from connector.context import LinkContext
 from connector.domain import CaseOutcome, CaseStatus, CaseUpdate, ClaimList, ClaimState
@@ -21,8 +21,6 @@ from connector.pull import pull_by_cursor
 from connector.store.schema import ClaimRow
 
 STATUS_KIND = "status"
-IN_FLIGHT = (ClaimState.TRANSFERRING.value, ClaimState.TRANSFER_FAILED.value)
-"""Sent, or being sent, but not known to be at the agency."""
 OUTCOME_TEXT = {
     CaseOutcome.PAID: "paid in full",
     CaseOutcome.PARTLY_PAID: "partly paid",
@@ -46,9 +44,10 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
     now = ctx.now()
     claims = {c.agency_case_id: c for c in session.scalars(select(ClaimRow).where(
         ClaimRow.link == ctx.link, ClaimRow.agency_case_id.in_([u.case_id for u in updates])))}
-    _adopt_in_flight(ctx, session, [u for u in updates if u.case_id not in claims], claims, now)
+    adoption.adopt(ctx, session, [u for u in updates if u.case_id not in claims], claims, now)
     unknown = [(u.case_id, f"agency case {u.case_id} (reference {u.reference}) is not a claim "
-                "of this link", u.model_dump(mode="json")) for u in updates
+                "of this link: its reference names no invoice of the ERP, or one the agency "
+                "has as another case", u.model_dump(mode="json")) for u in updates
                if u.case_id not in claims]
     item_errors.store(session, ctx.link, "agency_cases", unknown, now)
     known = [u for u in updates if u.case_id in claims]
@@ -64,7 +63,7 @@ def apply_updates(ctx: LinkContext, session: Session, updates: Sequence[CaseUpda
                   "balance_at_agency": u.balance_at_agency,
                   "remaining_principal": u.remaining_principal}
         if u.closed and claim.state == ClaimState.OPEN.value:
-            outcome = u.outcome or _outcome(u)
+            outcome = u.final_outcome
             archived.append((claim, f"Closed by the agency: {OUTCOME_TEXT[outcome]}; remaining "
                              f"principal {u.remaining_principal} of {u.original_amount} (R9)",
                              {**values, "outcome": outcome.value, "closed_at": now}))
@@ -94,35 +93,6 @@ def show_in_erp(ctx: LinkContext, session: Session, statuses: Sequence[jobs.JobS
     """Queue status write-backs (R8), where the ERP can show them."""
     if Capability.STATUS_WRITEBACK in ctx.erp.capabilities:
         ctx.queue(session, statuses, now, revive=jobs.EVERY_STATE)
-
-
-def _outcome(u: CaseUpdate) -> CaseOutcome:
-    """For an agency that closes without saying how: paid in full means nothing is owed (R9)."""
-    if u.balance_at_agency == 0 and u.remaining_principal == 0:
-        return CaseOutcome.PAID
-    if u.remaining_principal < u.original_amount:
-        return CaseOutcome.PARTLY_PAID
-    return CaseOutcome.UNRESOLVED
-
-
-def _adopt_in_flight(ctx: LinkContext, session: Session, unknown: Sequence[CaseUpdate],
-                     claims: dict[str | None, ClaimRow], now: datetime) -> None:
-    """A case the agency reports before its transfer was recorded (the process died between
-    the agency's yes and the store): known by its reference, it is recorded as Open now."""
-    if not unknown:
-        return
-    by_reference = {u.reference: u for u in unknown}
-    found = list(session.scalars(select(ClaimRow).where(
-        ClaimRow.link == ctx.link, ClaimRow.invoice_id.in_(list(by_reference)),
-        ClaimRow.state.in_(IN_FLIGHT))))
-    moved = ctx.claims.move_each(session, [
-        (claim, f"Found at the agency as case {by_reference[claim.invoice_id].case_id}",
-         {"agency_case_id": by_reference[claim.invoice_id].case_id, "transferred_at": now,
-          "obstacles": []}) for claim in found], ClaimState.OPEN, now, source="agency")
-    for claim in moved:
-        claims[claim.agency_case_id] = claim
-    if moved:
-        ctx.report.moved[ClaimList.OPEN.value] += len(moved)
 
 
 def write_statuses(ctx: LinkContext) -> None:

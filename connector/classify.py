@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from connector import item_errors
 from connector.context import LinkContext
 from connector.domain import ClaimList, ClaimState, Customer, Invoice
-from connector.lifecycle import HistoryLine, NewClaim
+from connector.lifecycle import NewClaim
 from connector.pull import INVOICES, load_customers, load_letters
 from connector.rules import dunning_for, entry_list, obstacles
 from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow
@@ -141,13 +141,6 @@ def status_for(target: ClaimList, found: Sequence[Any]) -> str:
     }.get(target, "")
 
 
-def obstacles_text(found: Sequence[dict[str, Any]]) -> str:
-    """The history line for a change of obstacles (R7)."""
-    if not found:
-        return "Obstacles cleared"
-    return "Obstacles: " + "; ".join(o["message"] for o in found)
-
-
 def _drop_reason(invoice: Invoice, customer: Customer | None) -> str | None:
     if invoice.deleted:
         return f"Invoice {invoice.invoice_no} was deleted in the ERP; no longer a claim"
@@ -192,7 +185,6 @@ def reconcile(ctx: LinkContext, invoice_ids: Sequence[str], customer_ids: Sequen
 def _reconcile_page(ctx: LinkContext, session: Session, page: Sequence[Any]) -> None:
     now = ctx.now()
     changes: list[dict[str, Any]] = []
-    lines: list[HistoryLine] = []
     drops: list[tuple[ClaimRow, str, dict[str, Any]]] = []
     for claim, inv_row, cust_row in page:
         invoice = as_invoice(inv_row)
@@ -208,11 +200,7 @@ def _reconcile_page(ctx: LinkContext, session: Session, page: Sequence[Any]) -> 
                 if claim.list_name != ClaimList.HELD.value else claim.status
             changes.append({"id": claim.id, "balance": invoice.balance, "obstacles": found,
                             "status": status})
-            if found != list(claim.obstacles or []):
-                lines.append(HistoryLine(claim.id, now, "connector", "obstacles",
-                                         obstacles_text(found)))
     ctx.claims.update(session, changes, now)
-    ctx.claims.record(session, lines)
     dropped = ctx.claims.move_each(session, drops, ClaimState.DROPPED, now)
     if dropped:
         ctx.report.moved[ClaimList.DROPPED.value] += len(dropped)

@@ -273,6 +273,17 @@ class CaseUpdate(Model):
     events: list[AgencyEvent] = []
     changed_at: AwareDatetime
 
+    @property
+    def final_outcome(self) -> CaseOutcome:
+        """How a closed case ended; for an agency that closes without saying how, paid in
+        full means nothing is owed (R9)."""
+        if self.outcome is not None:
+            return self.outcome
+        if self.balance_at_agency == 0 and self.remaining_principal == 0:
+            return CaseOutcome.PAID
+        return (CaseOutcome.PARTLY_PAID if self.remaining_principal < self.original_amount
+                else CaseOutcome.UNRESOLVED)
+
 
 class PayoutLineKind(StrEnum):
     PRINCIPAL = "principal"

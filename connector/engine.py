@@ -1,10 +1,12 @@
 """One sync pass of a link: the steps in order, each restartable from the store.
 
-pull ERP changes (customers, invoices, letters, ledger) → reconcile known claims → enter
-newly ready invoices → queue transfers past their grace window → carry out due transfers →
-pull agency changes and payouts → write status back → book payouts → report direct
-payments and credit notes. A step that cannot reach its side is reported and the pass goes
-on with what it has.
+pull ERP changes (customers, invoices, letters, ledger) → pull agency changes, adopting
+cases the store does not know → reconcile known claims → enter newly ready invoices →
+queue transfers past their grace window → carry out due transfers → pull payouts → write
+status back → book payouts → report direct payments and credit notes. The agency is read
+before anything is entered or sent, so a store that lost claims the agency has never sends
+them again (``connector.adoption``). A step that cannot reach its side is reported and the
+pass goes on with what it has.
 """
 
 from __future__ import annotations
@@ -51,6 +53,22 @@ def _step(ctx: LinkContext, name: str, fn: Callable[[], T]) -> T | None:
         return None
 
 
+def _read_agency(ctx: LinkContext, erp_read: bool) -> bool:
+    """Pull the agency's changes, adopting cases the store lost; whether it was done.
+
+    A case is adopted by the invoice its reference names, so only after the ERP's invoices
+    were read in full; until the agency's cases are read nothing is sent (``adoption``)."""
+    if not erp_read:
+        ctx.report.fail("agency", ctx.link, "not read, and nothing sent: the agency's cases "
+                        "are read only after the ERP's invoices")
+        return False
+    def pull_agency() -> bool:
+        agency_pull.pull_agency(ctx)
+        return True
+
+    return _step(ctx, "agency", pull_agency) is not None
+
+
 def sync(ctx: LinkContext) -> SyncReport:
     """Run one pass; in a dry run nothing reaches the store, the ERP or the agency."""
     report = ctx.report = SyncReport(ctx.link, ctx.dry_run, ctx.now())
@@ -85,10 +103,12 @@ def _pass(ctx: LinkContext) -> None:
     ctx.company = _step(ctx, "company", lambda: pull.pull_company(ctx, before))
     if ctx.company is None:
         return
-    touched = _step(ctx, "erp", lambda: pull.pull_erp(ctx)) or pull.Touched()
+    erp_read = _step(ctx, "erp", lambda: pull.pull_erp(ctx))
+    touched = erp_read or pull.Touched()
     if sum(ctx.report.pulled.values()) >= ANALYZE_AFTER and not ctx.dry_run:
         analyze(ctx.store)
     _step(ctx, "ledger", lambda: ledger.pull_ledger(ctx))
+    agency_read = _read_agency(ctx, erp_read is not None)
     classify.reconcile(ctx, sorted(touched.invoices), sorted(touched.customers))
     new_day = last is None or local_date(last, ctx.company.timezone) != ctx.today()
     if new_day or before != ctx.company:
@@ -99,9 +119,8 @@ def _pass(ctx: LinkContext) -> None:
         with ctx.tx() as session:
             pull.set_cursor(session, ctx.link, CLASSIFIED, ctx.now(), ctx.now())
     _step(ctx, "schedule", lambda: transfer.schedule(ctx))
-    if not ctx.dry_run:
+    if not ctx.dry_run and agency_read:
         _step(ctx, "transfer", lambda: transfer.run_transfers(ctx))
-    _step(ctx, "agency", lambda: agency_pull.pull_agency(ctx))
     _step(ctx, "payouts", lambda: payouts.fetch_payouts(ctx))
     if ctx.dry_run:
         with ctx.tx() as session:

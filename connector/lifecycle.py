@@ -64,6 +64,10 @@ MOVES: dict[tuple[ClaimState | None, ClaimState], str] = {
     (S.TRANSFERRING, S.DROPPED): "paid, credited or deleted before it reached the agency",
     (S.TRANSFER_FAILED, S.TRANSFERRING): "the transfer is tried again",
     (S.TRANSFER_FAILED, S.OPEN): "the agency reports the case after all",
+    (S.DRAFT, S.OPEN): "the agency has the case: the store lost its transfer (an older copy)",
+    (S.HELD, S.OPEN): "the agency has the case: the store lost its transfer (an older copy)",
+    (S.APPROVED, S.OPEN): "the agency has the case: the store lost its transfer (an older copy)",
+    (S.DROPPED, S.OPEN): "the agency has the case: the store lost its transfer (an older copy)",
     (S.DRAFT, S.DROPPED): "paid, credited, deleted or excluded in the ERP (R11)",
     (S.APPROVED, S.DROPPED): "paid, credited, deleted or excluded in the ERP (R11)",
     (S.HELD, S.DROPPED): "deleted, paid or credited in the ERP",
@@ -134,6 +138,22 @@ def _state_columns(old: ClaimState | None, new: ClaimState, now: datetime,
         values["transfer_started_at"] = None
     return values
 
+def obstacle_lines(claim_id: int, now: datetime, old: Sequence[Mapping[str, Any]],
+                   new: Sequence[Mapping[str, Any]], shown: str = "") -> list[HistoryLine]:
+    """A line for each obstacle (R7) that appeared and each that cleared, told apart by what
+    it is and the field it names; ``shown``: a move's own line, which names one already."""
+    def key(o: Mapping[str, Any]) -> tuple[Any, Any]:
+        return o.get("code"), o.get("field")
+
+    was, now_is = {key(o) for o in old}, {key(o) for o in new}
+    return [
+        *(HistoryLine(claim_id, now, "connector", "obstacle", f"Obstacle: {o['message']}")
+          for o in new if key(o) not in was and o["message"] != shown),
+        *(HistoryLine(claim_id, now, "connector", "obstacle_cleared",
+                      f"Obstacle cleared: {o['message']}")
+          for o in old if key(o) not in now_is)]
+
+
 
 class Lifecycle:
     """The writes of one link's claims. ``pm`` hears of moves after each commit."""
@@ -172,9 +192,10 @@ class Lifecycle:
             ClaimRow.link == self.link, ClaimRow.invoice_id.in_(ids),
             ClaimRow.entered_at == now).order_by(ClaimRow.id)))
         by_invoice = {c.invoice_id: c for c in claims}
-        self._history(session, [HistoryLine(
-            row.id, now, by_invoice[row.invoice_id].source, f"moved:{row.list_name}",
-            by_invoice[row.invoice_id].text) for row in written])
+        self._history(session, [line for row in written for line in (
+            HistoryLine(row.id, now, by_invoice[row.invoice_id].source, f"moved:{row.list_name}",
+                        by_invoice[row.invoice_id].text),
+            *obstacle_lines(row.id, now, [], by_invoice[row.invoice_id].obstacles))])
         self._outbox(session, [(row, before.get(row.invoice_id), by_invoice[row.invoice_id].text,
                                 by_invoice[row.invoice_id].source) for row in written], now)
         return written
@@ -221,11 +242,15 @@ class Lifecycle:
                 raise IllegalMove(f"only a move sets {sorted(OWNED & set(values))}")
         # Lock and re-read the state: a claim another transaction moved is not moved again.
         ids = [row.id for row, _, _ in moves]
+        before: dict[int, list[dict[str, Any]]] = {}
         current: dict[int, tuple[ClaimState, datetime | None]] = {}
         for start in range(0, len(ids), LOCK_CHUNK):
-            current.update({i: (S(s), t) for i, s, t in session.execute(
-                select(ClaimRow.id, ClaimRow.state, ClaimRow.transfer_started_at)
-                .where(ClaimRow.id.in_(ids[start:start + LOCK_CHUNK])).with_for_update())})
+            for i, s, t, o in session.execute(
+                    select(ClaimRow.id, ClaimRow.state, ClaimRow.transfer_started_at,
+                           ClaimRow.obstacles)
+                    .where(ClaimRow.id.in_(ids[start:start + LOCK_CHUNK])).with_for_update()):
+                current[i] = (S(s), t)
+                before[i] = list(o or [])
         chosen = [(row, text, values) for row, text, values in moves
                   if row.id in current and (current[row.id][0], new) in MOVES]
         if not chosen:
@@ -238,8 +263,10 @@ class Lifecycle:
         for (row, _, _), change in zip(chosen, changes, strict=True):
             for attr, value in change.items():
                 set_committed_value(row, attr, value)
-        self._history(session, [HistoryLine(row.id, now, source, f"moved:{new.value}", text)
-                                for row, text, _ in chosen])
+        self._history(session, [line for row, text, values in chosen for line in (
+            HistoryLine(row.id, now, source, f"moved:{new.value}", text),
+            *(obstacle_lines(row.id, now, before[row.id], values["obstacles"], shown=text)
+              if "obstacles" in values else ()))])
         self._outbox(session, [(row, old[row.id], text, source) for row, text, _ in chosen],
                      now)
         return [row for row, _, _ in chosen]
@@ -256,7 +283,15 @@ class Lifecycle:
             if "id" not in change or OWNED & (set(change) - {"id"}):
                 raise IllegalMove(f"an update names its claim by id and leaves {sorted(OWNED)}"
                                   " to moves")
+        blocking = [c for c in changes if "obstacles" in c]
+        before: dict[int, list[dict[str, Any]]] = {}
+        for start in range(0, len(blocking), LOCK_CHUNK):
+            before.update({i: list(o or []) for i, o in session.execute(select(
+                ClaimRow.id, ClaimRow.obstacles).where(ClaimRow.id.in_(
+                    [c["id"] for c in blocking[start:start + LOCK_CHUNK]])))})
         session.execute(update(ClaimRow), [{**c, "updated_at": now} for c in changes])
+        self._history(session, [line for c in blocking for line in obstacle_lines(
+            c["id"], now, before.get(c["id"], []), c["obstacles"])])
 
     def record(self, session: Session, lines: Iterable[HistoryLine]) -> None:
         """Add history lines; one whose ``external_id`` the claim has already is skipped."""
@@ -295,4 +330,4 @@ class Lifecycle:
         events.mark_written(session)
 
 
-__all__ = ["MOVES", "HistoryLine", "IllegalMove", "Lifecycle", "NewClaim"]
+__all__ = ["MOVES", "HistoryLine", "IllegalMove", "Lifecycle", "NewClaim", "obstacle_lines"]

@@ -33,6 +33,9 @@ class SyncReport:
     blocked: list[dict[str, Any]] = field(default_factory=list)
     """Due claims kept in Approved by an obstacle (R7)."""
     failures: list[Failure] = field(default_factory=list)
+    adopted: int = 0
+    """Agency cases the store did not know, adopted as claims (an emptied, restored or
+    replaced store: docs/guarantees.md)."""
     pending: dict[str, int] = field(default_factory=dict)
     """Jobs due now by kind, in a dry run: what a real pass would carry out."""
 
@@ -54,6 +57,7 @@ class SyncReport:
             "transferred": self.transferred,
             "blocked": self.blocked,
             "failures": [asdict(f) for f in self.failures],
+            "adopted": self.adopted,
             "pending": self.pending,
             "ok": self.ok,
         }

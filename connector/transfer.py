@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from connector import jobs, worker
 from connector.agency_pull import show_in_erp, status_job
 from connector.claims import view
-from connector.classify import as_invoice, chunks, obstacles_text, status_for
+from connector.classify import as_invoice, chunks, status_for
 from connector.clock import local_date
 from connector.context import LinkContext
 from connector.domain import (
@@ -38,7 +38,7 @@ from connector.errors import CaseRejected
 from connector.lifecycle import HistoryLine
 from connector.pull import write_customers
 from connector.rules import Obstacle, obstacles
-from connector.store.schema import ClaimRow, InvoiceRow, JobRow
+from connector.store.schema import ClaimRow, CustomerRow, InvoiceRow, JobRow
 
 KIND = "transfer"
 STARTABLE = (ClaimState.APPROVED.value, ClaimState.TRANSFER_FAILED.value)
@@ -76,21 +76,26 @@ def schedule(ctx: LinkContext) -> None:
     after = 0
     while True:
         with ctx.statement() as session:
-            page = list(session.execute(
-                select(ClaimRow, InvoiceRow)
+            rows = list(session.execute(
+                select(ClaimRow, InvoiceRow, CustomerRow.number)
                 .join(InvoiceRow, (InvoiceRow.link == ClaimRow.link)
                       & (InvoiceRow.erp_id == ClaimRow.invoice_id))
+                .outerjoin(CustomerRow, (CustomerRow.link == ClaimRow.link)
+                           & (CustomerRow.erp_id == ClaimRow.customer_id))
                 .where(ClaimRow.link == ctx.link,
                        ClaimRow.state == ClaimState.APPROVED.value,
                        ClaimRow.approved_at <= cutoff,
                        ClaimRow.id > after)
                 .order_by(ClaimRow.id).limit(SCHEDULE_PAGE)
             ).all())
-        if not page:
+        if not rows:
             return
-        after = page[-1][0].id
-        # Address edits may not move the ERP's change time (docs/rules.md): read the cards afresh.
-        fresh = ctx.erp.customers_by_number(sorted({c.customer_no for c, _ in page}))
+        after = rows[-1][0].id
+        page = [(claim, invoice) for claim, invoice, _ in rows]
+        # Address edits may not move the ERP's change time (docs/rules.md): read the cards
+        # afresh, by the number each card has now (a customer may have been renumbered).
+        numbers = {number or claim.customer_no for claim, _, number in rows}
+        fresh = ctx.erp.customers_by_number(sorted(numbers))
         with ctx.tx() as session:
             write_customers(session, ctx.link, fresh)
             _schedule_page(ctx, session, page, {c.id: c for c in fresh}, now)
@@ -105,7 +110,6 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
     }
     queue: list[jobs.JobSpec] = []
     blocked: list[dict[str, Any]] = []
-    lines: list[HistoryLine] = []
     excluded: list[ClaimRow] = []
     today = ctx.today()
     for claim, inv_row in page:
@@ -135,14 +139,10 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
         status = status_for(ClaimList.APPROVED, as_dicts) if found else claim.status
         if as_dicts != list(claim.obstacles or []) or status != claim.status:
             blocked.append({"id": claim.id, "obstacles": as_dicts, "status": status})
-        if as_dicts != list(claim.obstacles or []):
-            lines.append(HistoryLine(claim.id, now, "connector", "obstacles",
-                                     obstacles_text(as_dicts)))
         if found:
             ctx.report.blocked.append({**view(claim), "obstacles": as_dicts,
                                        "status": status})
     ctx.claims.update(session, blocked, now)
-    ctx.claims.record(session, lines)
     dropped = ctx.claims.move(
         session, excluded, ClaimState.DROPPED, now,
         "Customer excluded from collection (R11); no longer a claim",

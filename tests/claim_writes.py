@@ -33,14 +33,30 @@ COLUMNS = frozenset(name for row in (ClaimRow, ClaimEventRow, ClaimOutboxRow)
 READERS = frozenset({"select", "get", "join", "outerjoin", "isinstance", "exists"})
 """Calls a claim class may be passed to: reading, never writing."""
 TABLES = "|".join(CLAIM_TABLES)
+_GAP = r"(?:\s|/\*.*?\*/|--[^\n]*\n)+"
+"""White space or SQL comments between words (``UPDATE/**/claims``)."""
 WRITE_SQL = re.compile(
-    rf"\b(insert\s+(or\s+\w+\s+)?into|update|delete\s+from)\s+[\"`]?({TABLES})\b",
-    re.IGNORECASE)
+    rf"\b(?:insert{_GAP}(?:or{_GAP}\w+{_GAP})?into|replace{_GAP}into|update|delete{_GAP}from"
+    rf"|truncate(?:{_GAP}table)?|merge{_GAP}into|copy){_GAP}(?:only{_GAP})?"
+    rf"(?:[\"`]?\w+[\"`]?\.)?[\"`]?(?P<table>{TABLES})\b",
+    re.IGNORECASE | re.DOTALL)
+"""A statement writing a claim table, however spelled: any schema (``main.claims``),
+``ONLY``, quotes, comments, ``REPLACE``, ``TRUNCATE``, ``MERGE``, ``COPY``."""
+INSTANCE_WRITERS = frozenset({"setattr", "__setattr__", "set_committed_value",
+                              "bulk_update_mappings", "bulk_insert_mappings",
+                              "bulk_save_objects"})
+"""Calls that change a mapped row without naming its class (``object.__setattr__``)."""
 
 
 def _is_ref(node: ast.AST) -> bool:
     return (isinstance(node, ast.Name) and node.id in CLASSES) or (
         isinstance(node, ast.Attribute) and node.attr in CLASSES)
+
+
+def _literal_text(node: ast.JoinedStr) -> str:
+    """An f-string's literal parts, each value standing as ``x``."""
+    return "".join(part.value if isinstance(part, ast.Constant) else "x"
+                   for part in node.values)
 
 
 def _call_name(call: ast.Call) -> str:
@@ -73,6 +89,8 @@ def findings(source: str, path: str, core: bool = True) -> list[str]:
             problem = _not_a_read(node, parents.get(node))
             if problem:
                 say(node, problem)
+        elif isinstance(node, ast.JoinedStr) and WRITE_SQL.search(_literal_text(node)):
+            say(node, "SQL that writes a claim table, in an f-string")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             if WRITE_SQL.search(node.value):
                 say(node, f"SQL that writes a claim table: {node.value[:60]!r}")
@@ -82,8 +100,7 @@ def findings(source: str, path: str, core: bool = True) -> list[str]:
                         isinstance(parent, ast.Call) and _call_name(parent) in ("getattr",
                                                                                  "table")):
                     say(node, f"claim table reached by name {node.value!r}")
-        elif isinstance(node, ast.Call) and _call_name(node) in ("setattr",
-                                                                 "set_committed_value"):
+        elif isinstance(node, ast.Call) and _call_name(node) in INSTANCE_WRITERS:
             if core or refers:
                 say(node, f"{_call_name(node)}() on an object outside the owner")
         elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign) and (core or refers):
@@ -146,7 +163,7 @@ def project_findings() -> list[str]:
 
 def _table_written(statement: str) -> str | None:
     match = WRITE_SQL.search(statement[:200])
-    return match.group(3).lower() if match else None
+    return match.group("table").lower() if match else None
 
 
 def _sender(frame: FrameType | None) -> Path | None:

@@ -44,6 +44,15 @@ def pg_available() -> bool:
 
 
 @pytest.fixture
+def pg_url(pg_available: bool) -> str:
+    """The server's URL, for a test that gives it to the CLI (importing this module from a
+    test would run it twice, and the claim-write guard would listen twice)."""
+    if not pg_available:
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    return PG_URL
+
+
+@pytest.fixture
 def pg_store(pg_available: bool) -> Iterator[Store]:
     if not pg_available:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}")

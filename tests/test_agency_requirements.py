@@ -66,7 +66,18 @@ def test_a_name_longer_than_declared_is_an_obstacle() -> None:
     [found] = obstacles(_invoice("NOK"), too_long, requirements)
     assert (found.code, found.field) == ("too_long", "name")
     assert "has 31 characters; the agency takes at most 30" in found.message
-    assert obstacles(_invoice("NOK"), too_long, MOCK) == []  # the mock declares no limit
+    assert obstacles(_invoice("NOK"), too_long, MOCK) == []  # the mock takes 100
+
+
+def test_kravias_and_the_mocks_name_limits_block_before_sending() -> None:
+    from connector_adapters.kravia.adapter import KraviaAgency
+
+    fits, too_long = _customer(name="N" * 100), _customer(name="N" * 101)
+    for requirements in (KraviaAgency.requirements, MOCK):
+        assert obstacles(_invoice("NOK"), fits, requirements) == []
+        [found] = obstacles(_invoice("NOK"), too_long, requirements)
+        assert (found.code, found.field) == ("too_long", "name")
+        assert "has 101 characters; the agency takes at most 100" in found.message
 
 
 def test_an_agency_may_drop_a_requirement() -> None:

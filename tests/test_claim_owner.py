@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from connector import actions, hookimpl, lifecycle
 from connector.domain import ClaimState
@@ -39,6 +39,14 @@ def test_no_module_but_the_lifecycle_writes_claims() -> None:
     "claim = session.get(ClaimRow, 1)\nclaim.written_off += 1\n",
     "setattr(claim, 'status', 'x')\n",
     "def f(rows: list[ClaimRow]) -> None:\n    rows[0].obstacles = []\n",
+    "session.execute(text('UPDATE main.claims SET balance = 0'))\n",
+    "session.execute(text('UPDATE/**/claims SET balance = 0'))\n",
+    "session.execute(text('update only public.\"claims\" set balance = 0'))\n",
+    "session.execute(text('REPLACE INTO claims VALUES (1)'))\n",
+    "session.execute(text('TRUNCATE claim_events'))\n",
+    "session.execute(text(f'UPDATE {schema}.claims SET balance = 0'))\n",
+    "object.__setattr__(claim, 'balance', 0)\n",
+    "session.bulk_update_mappings(kind, [{'id': 1, 'balance': 0}])\n",
 ])
 def test_the_static_check_finds_every_way_to_write(source: str) -> None:
     assert findings(source, "rogue.py"), source
@@ -70,6 +78,20 @@ def test_the_guard_names_a_write_the_static_check_could_not_see(sqlite_store: St
         GUARD.found.clear()  # seen: the suite's own guard must not fail this test
 
 
+@pytest.mark.parametrize("statement", [
+    "UPDATE main.claims SET status = 'x'", "UPDATE/**/claims SET status = 'x'",
+    "update \"claims\" -- a comment\n set status = 'x'"])
+def test_the_guard_sees_a_write_however_the_table_is_spelled(sqlite_store: Store,
+                                                             statement: str) -> None:
+    rogue = f"def run(session):\n    session.execute(text({statement!r}))\n"
+    namespace: dict[str, Any] = {"text": text}
+    exec(compile(rogue, str(ROOT / "connector" / "rogue.py"), "exec"), namespace)
+    with sqlite_store.session() as session:
+        namespace["run"](session)
+    assert len(GUARD.found) == 1 and "connector/rogue.py wrote claims" in GUARD.found[0]
+    GUARD.found.clear()
+
+
 # ---------------------------------------------------------------- the table of moves
 
 
@@ -86,10 +108,10 @@ def test_a_move_the_table_does_not_list_is_refused(sqlite_store: Store) -> None:
     no = h.invoice(due_in_days=-5)
     h.sync()
     ctx = h.ctx()
-    with ctx.tx() as session, pytest.raises(IllegalMove, match="draft to open"):
+    with ctx.tx() as session, pytest.raises(IllegalMove, match="draft to archived"):
         claim = session.get(ClaimRow, h.claim(no)["id"])
         assert claim is not None
-        ctx.claims.move(session, [claim], ClaimState.OPEN, ctx.now(), "skipping the agency")
+        ctx.claims.move(session, [claim], ClaimState.ARCHIVED, ctx.now(), "skipping the agency")
     assert h.claim(no)["state"] == "draft"
 
 

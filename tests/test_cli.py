@@ -305,9 +305,11 @@ def test_case_shows_obstacles_and_history(clean: Path) -> None:
     assert data["obstacles"] == [{
         "code": "missing_field", "field": "address.postal_code",
         "message": "customer 11 (Kari Nordmann): postal code is missing on the customer card"}]
-    [entered] = data["history"]
+    [entered, obstacle] = data["history"]
     assert entered["source"] == "connector"
     assert entered["text"] == "Entered Draft; R1a: no reminder step, day 1 after the due date"
+    assert obstacle["text"] == ("Obstacle: customer 11 (Kari Nordmann): postal code is missing "
+                                "on the customer card") and obstacle["at"] == entered["at"]
     assert datetime.fromisoformat(entered["at"])
 
     text = flat(run(clean, "case", str(blocked["id"])).stdout)
@@ -433,7 +435,8 @@ def test_an_obstacle_is_named_and_clears_when_the_card_is_fixed_r7(clean: Path) 
     claim = run_json(clean, "case", claim_id)
     assert claim["list"] == "open" and claim["obstacles"] == []
     texts = [e["text"] for e in claim["history"]]
-    assert "Obstacles cleared" in texts
+    assert any(t.startswith("Obstacle cleared: ") and "postal code is missing" in t
+               for t in texts)
 
 
 def test_a_claim_moved_by_the_user_keeps_saying_what_blocks_it(clean: Path) -> None:
@@ -540,19 +543,19 @@ def test_an_error_stays_on_one_line_however_long(
 # ---------------------------------------------------------------- inspection
 
 
-def test_adapters_lists_mock_usable_and_the_real_ones_not_yet(cfg: Path) -> None:
+def test_adapters_lists_the_mock_and_the_real_ones_usable(cfg: Path) -> None:
     rows = {(r["side"], r["name"]): r for r in run_json(cfg, "adapters")}
     assert rows[("erp", "mock")]["usable"] is True
     assert rows[("agency", "mock")]["usable"] is True
-    assert rows[("erp", "poweroffice")]["usable"] is False
+    assert rows[("erp", "poweroffice")]["usable"] is True
     assert rows[("agency", "kravia")]["usable"] is True
     for row in rows.values():
         assert {"package", "plugin", "capabilities", "summary"} <= set(row)
     text = flat(run(cfg, "adapters").stdout)
-    assert "Installed adapters" in text and "not yet" in text
+    assert "Installed adapters" in text and "poweroffice" in text
 
 
-def test_a_link_on_a_not_yet_usable_adapter_says_so(
+def test_a_link_without_its_adapter_keys_names_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     cfg = tmp_path / "real.toml"
@@ -561,7 +564,8 @@ def test_a_link_on_a_not_yet_usable_adapter_says_so(
                    encoding="utf-8")
     code, _, err = run_main(monkeypatch, capsys, "--config", str(cfg), "sync")
     assert code == 2
-    assert err.startswith("error: The PowerOffice Go adapter is not yet usable")
+    assert err.startswith("error: poweroffice settings: application_key: Field required")
+    assert "subscription_key" in err and err.count("\n") == 1
 
 
 def test_errors_lists_the_items_that_could_not_be_handled(cfg: Path) -> None:

@@ -23,7 +23,7 @@ from connector.config import (
     parse_duration,
     redact,
 )
-from connector.errors import ConfigError, NotYetUsable
+from connector.errors import ConfigError
 from connector.logs import mask_secrets
 from connector.runtime import Runtime
 from connector.store.db import Store
@@ -364,7 +364,7 @@ def _uncommented_second_link() -> str:
     return "\n".join(lines[:start] + body) + "\n"
 
 
-def test_the_commented_out_poweroffice_kravia_link_loads_and_refuses_to_run(
+def test_the_commented_out_poweroffice_kravia_link_loads_and_builds_its_adapters(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = _uncommented_second_link()
     variables = re.findall(r"\$\{([A-Z_]+)\}", text)
@@ -381,6 +381,11 @@ def test_the_commented_out_poweroffice_kravia_link_loads_and_refuses_to_run(
     assert set(expanded) >= {"application_key", "client_key", "subscription_key", "api_token"}
     assert all(redact(secrets)[k] == "***" for k in expanded)
     runtime = Runtime(settings, store=Store(f"sqlite:///{tmp_path / 'state.db'}"))
-    with pytest.raises(NotYetUsable, match="not yet usable"):
-        runtime.adapters(real)
-    runtime.store.dispose()
+    erp, agency = runtime.adapters(real)
+    try:
+        assert erp.capabilities == {"vouchers", "proposals", "write_offs"}
+        assert "value-of-" not in repr(erp.settings) + repr(agency.settings)  # type: ignore[attr-defined]
+    finally:
+        erp.close()
+        agency.close()
+        runtime.store.dispose()

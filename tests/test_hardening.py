@@ -1,8 +1,9 @@
 """The connector as an unlucky or a hostile user meets it: each test reproduces a failure
 through the CLI or the engine, then asserts the behaviour docs/reliability.md promises.
 
-Numbered as the defects were reported: 1 store loss, 2 secrets, 3 hostile text, 4 stale
-leases, 5 one-line errors, 6 silent configuration, 7 smaller defects.
+Numbered as the defects were reported: 1 store loss (its stories in
+``tests/test_store_loss.py``), 2 secrets, 3 hostile text, 4 stale leases, 5 one-line errors,
+6 silent configuration, 7 smaller defects.
 """
 
 from __future__ import annotations
@@ -468,7 +469,8 @@ def test_5_absurd_scenario_values_are_one_line_errors(
             '[[invoices]]\ninvoice_no = "1"\ncustomer_no = "10"\n')
     for body, message in (('due_in_days = -3\namount = "1e400"\n', "less than 10^15"),
                           ('due_in_days = -3\namount = 1e400\n', "never float"),
-                          ('due_in_days = -99999999999\namount = "10.00"\n', "out of range")):
+                          ('due_in_days = -99999999999\namount = "10.00"\n',
+                           "invoices[0].due_in_days")):
         scenario = tmp_path / "s.toml"
         scenario.write_text(base + body, encoding="utf-8")
         assert message in one_line_error(monkeypatch, capfd, "--config", str(cfg), "mock",
@@ -484,19 +486,16 @@ def test_5_first_runs_racing_on_a_new_store_all_succeed(
 
     from sqlalchemy import create_engine, text
 
-    from tests.conftest import PG_URL
-
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'new' / 'state.db'}"
         schema = None
     else:
-        if not request.getfixturevalue("pg_available"):
-            pytest.skip("PostgreSQL not reachable")
+        pg_url = request.getfixturevalue("pg_url")
         schema = f"race_{os.getpid()}_{id(tmp_path) % 100000}"
-        admin = create_engine(PG_URL)
+        admin = create_engine(pg_url)
         with admin.begin() as conn:
             conn.execute(text(f"CREATE SCHEMA {schema}"))
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        url = f"{pg_url}?options=-csearch_path%3D{schema}"
     code = f"from connector.store.db import Store\nStore({url!r}).dispose()\n"
     try:
         procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE,
@@ -612,3 +611,74 @@ def test_7_check_finds_a_lost_agency_case_and_a_corrupt_store(
     db.write_bytes(bytes(data))
     code, out, err = main(monkeypatch, capfd, "--config", str(cfg), "check")
     assert code != 0
+
+
+def test_7_the_history_names_each_obstacle_when_it_appears_and_when_it_clears(
+        tmp_path: Path) -> None:
+    """Reported: a claim that entered Draft or Approved already blocked had no line naming
+    the obstacle; only "Obstacles cleared" came later."""
+    from tests.mock.cli import BASE, User
+
+    for auto, entered in ((False, "Entered Draft"), (True, "Entered Approved")):
+        (tmp_path / entered.split()[1]).mkdir()
+        user = User(tmp_path / entered.split()[1], BASE.replace(
+            'name = "Test AS"', f'name = "Test AS"\nauto_transfer = {str(auto).lower()}'))
+        user.run("sync")
+        missing = "customer 12 (Ola Hansen): postal code is missing on the customer card"
+        lines = user.history("503").split(" | ")
+        assert lines[:2] == [lines[0], f"Obstacle: {missing}"] and entered in lines[0]
+        user.run("mock customer 12 --postal-code 2317")
+        user.run("mock advance 1h")
+        user.run("sync")
+        lines = user.history("503").split(" | ")
+        assert lines[-1] == f"Obstacle cleared: {missing}"
+        assert sum(missing in line for line in lines) == 2  # once appearing, once clearing
+
+
+LONG_NAME = "Nordre Fjellheim Elektro, Rør og Ventilasjon Totalentreprise og Service " \
+            "Aksjeselskap Avdeling Oslo Sentrum"
+
+
+def test_7_a_debtor_name_longer_than_the_agency_takes_is_an_obstacle(tmp_path: Path) -> None:
+    """Reported: a debtor name longer than the agency accepts was sent unchecked. The mock
+    agency takes 100 characters, declared to the engine (``max_lengths``) and enforced."""
+    from tests.mock.cli import BASE, User
+
+    assert len(LONG_NAME) > 100
+    user = User(tmp_path, BASE.replace('"Fjordkraft Rør AS"', f'"{LONG_NAME}"'))
+    user.run("sync")
+    user.run("approve --all")
+    user.run("mock advance 2h1m")
+    printed = " ".join(user.run("sync").split())
+    limit = f"name has {len(LONG_NAME)} characters; the agency takes at most 100"
+    assert limit in printed
+    assert user.show()["registrations"] == 0  # 501 and 502 wait for a shorter name, 503 a code
+    assert f"Obstacle: customer 10 ({LONG_NAME}): {limit}" in user.history("501")
+    user.run("mock customer 10 --name 'Fjordkraft Rør AS'")
+    user.run("sync")
+    assert user.show()["registrations"] == 2 and {"501", "502"} <= set(user.claims("open"))
+    assert f"Obstacle cleared: customer 10 ({LONG_NAME}): {limit}" in user.history("501")
+
+
+def test_7_the_agencies_declare_and_enforce_their_name_limits() -> None:
+    """Kravia's limits (its ``guesses``) and the mock agency's reach the engine as
+    ``max_lengths``; each agency refuses what the engine would have held back."""
+    from connector_adapters.kravia import guesses
+    from connector_adapters.kravia.adapter import KraviaAgency, too_long
+    from connector_adapters.kravia.mapping import register_body
+    from connector_adapters.mock.agency import MockAgency
+    from tests.kravia.conftest import creditor
+    from tests.support import new_world
+
+    assert KraviaAgency.requirements.max_lengths == {
+        "name": guesses.FIELD_LIMITS["debtorName"], "email": guesses.FIELD_LIMITS["email"],
+        "address.line1": guesses.FIELD_LIMITS["addressAddressLine1"],
+        "address.postal_code": guesses.FIELD_LIMITS["addressPostalCode"],
+        "address.city": guesses.FIELD_LIMITS["addressCity"]}
+    assert MockAgency.requirements.max_lengths["name"] == 100
+    kravia = creditor()
+    request = kravia.request(name=LONG_NAME)
+    assert too_long(register_body(request, 1)) == (
+        f"debtorName is {len(LONG_NAME)} characters; Kravia takes at most 100", "name")
+    assert ("name", f"debtor 10: the name has {len(LONG_NAME)} characters; the agency takes "
+            "at most 100") in MockAgency(new_world()).problems(request)

@@ -11,7 +11,7 @@ import pytest
 
 from connector import actions, hookimpl
 from connector.bookkeeping import voucher_reference
-from connector.errors import ConfigError, NotYetUsable
+from connector.errors import ConfigError
 from connector.events import CaseClosed, CaseTransferred, ClaimEntered, ClaimMoved
 from connector.ports import AdapterContext, Capability
 from connector.registry import (
@@ -37,19 +37,22 @@ def test_entry_points_register_the_built_in_adapters() -> None:
                           ("agency", "kravia")}
     assert found["erp", "mock"].usable and found["agency", "mock"].usable
     poweroffice, kravia = found["erp", "poweroffice"], found["agency", "kravia"]
-    assert not poweroffice.usable and kravia.usable
+    assert poweroffice.usable and kravia.usable
     assert poweroffice.capabilities == {"status_writeback", "vouchers", "proposals",
                                         "write_offs"}
     assert kravia.capabilities == {"webhooks", "direct_payments", "credit_notes"}
     assert kravia.plugin == "connector_adapters.kravia.plugin"
 
 
-@pytest.mark.parametrize(("side", "name"), [("erp", "poweroffice")])
-def test_a_registered_adapter_that_is_not_usable_says_so_plainly(
-        side: Side, name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("side", "name", "keys"), [
+    ("erp", "poweroffice", ("application_key", "client_key", "subscription_key")),
+    ("agency", "kravia", ("api_token", "creditor_id"))])
+def test_a_real_adapter_without_its_keys_names_them(
+        side: Side, name: str, keys: tuple[str, ...], tmp_path: Path) -> None:
     factory = load_registry().get(side, name).factory
-    with pytest.raises(NotYetUsable, match=r"not yet usable.*adapter = \"mock\""):
+    with pytest.raises(ConfigError) as refused:
         factory({}, AdapterContext(link="acme", state_dir=tmp_path))
+    assert all(f"{key}: Field required" in str(refused.value) for key in keys)
 
 
 # -- a third party's plugin --------------------------------------------------------------------

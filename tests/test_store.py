@@ -151,9 +151,20 @@ def test_customers_come_to_be_keyed_by_their_erp_id(store: Store) -> None:
             "currency, due_date, list_name, state, status, obstacles, entered_at, updated_at) "
             "VALUES ('a', 'i-1', '501', '10', 10000, 10000, 'NOK', '2026-01-01', 'open', "
             "'open', '', '[]', :when, :when)"), {"when": when})
+        conn.execute(text(
+            "INSERT INTO claim_events (claim_id, link, at, source, kind, text) "
+            "SELECT id, link, :when, 'connector', 'moved:open', 'Sent to the agency' "
+            "FROM claims"),
+            {"when": when})
     command.upgrade(config, "head")
 
     from connector.classify import as_invoice
+    from connector.store.schema import ClaimEventRow
+
+    with store.session() as s:  # SQLite's copy-and-move of a table must not cascade
+        assert [e.text for e in s.scalars(select(ClaimEventRow))] == ["Sent to the agency"]
+        if store.engine.dialect.name == "sqlite":  # and the keys are enforced again after
+            assert s.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
     with store.session() as s:
         invoice_row = s.scalars(select(InvoiceRow)).one()

@@ -102,11 +102,32 @@ def link_context(name: str | None, dry_run: bool = False) -> Iterator[LinkContex
         yield ctx
 
 
+def _ancestor(name: str) -> Any:
+    return next(c for c in typer.BadParameter.__mro__ if c.__name__ == name)
+
+
+USAGE_ERROR = _ancestor("UsageError")
+CLICK_ERROR = _ancestor("ClickException")
+"""The click typer runs on (its own copy in newer releases), found through the one error
+class typer exports, so that usage errors become one line whichever it is."""
+
+
 def main() -> None:
     """Console entry point: known errors become one plain line and exit status 2; anything
     else a traceback without local variables and with every secret scrubbed."""
     try:
-        app()
+        code = app(standalone_mode=False)
+    except USAGE_ERROR as exc:  # a missing argument, an unknown option, a bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help, printed, is the answer
+            sys.exit(exc.exit_code)
+        ctx = getattr(exc, "ctx", None)
+        where = f" (see `{ctx.command_path} --help`)" if ctx else ""
+        fail(error_line(exc.format_message()) + where)
+    except CLICK_ERROR as exc:
+        fail(error_line(exc.format_message()))
+    except typer.Abort:
+        err.print("Aborted.")
+        sys.exit(1)
     except ConnectorError as exc:
         fail(error_line(exc))
     except SQLAlchemyError as exc:
@@ -120,6 +141,7 @@ def main() -> None:
         err.print(scrub(traceback.format_exc()), markup=False, highlight=False,
                   soft_wrap=True, emoji=False)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)  # --help, a typer.Exit, or done
 
 
 def fail(message: str) -> NoReturn:

@@ -50,6 +50,10 @@ def show_report(report: SyncReport) -> None:
     out.print(f"  pulled: {pulled}")
     moved = ", ".join(f"{n} → {k}" for k, n in sorted(report.moved.items())) or "no claim moved"
     out.print(f"  moved: {moved}")
+    if report.adopted:
+        out.print(f"  [bold yellow]warning: the store did not know {report.adopted} of the "
+                  "agency's cases (a new, emptied, restored or replaced store): adopted them "
+                  "as claims, none is sent again[/]")
     verb = "would transfer" if report.dry_run else "transferred"
     out.print(f"  {verb}: {len(report.transferred)}")
     if report.blocked:

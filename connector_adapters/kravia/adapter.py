@@ -46,7 +46,8 @@ class KraviaAgency:
 
     capabilities = frozenset({Capability.WEBHOOKS, Capability.DIRECT_PAYMENTS,
                               Capability.CREDIT_NOTES})
-    requirements = AgencyRequirements(currencies=guesses.CURRENCIES)
+    requirements = AgencyRequirements(currencies=guesses.CURRENCIES,
+                                      max_lengths=guesses.DEBTOR_LIMITS)
     portal = wire.PORTAL
 
     def __init__(self, settings: KraviaSettings, *, clock: Clock | None = None,
@@ -206,8 +207,7 @@ def too_long(body: wire.RegisterCase) -> tuple[str, str] | None:
     for name, limit in guesses.FIELD_LIMITS.items():
         value = values.get(name)
         if isinstance(value, str) and len(value) > limit:
-            field = (guesses.field_of(f"PostalAddress.{name}") or guesses.field_of(name)
-                     or name)
+            field = guesses.limited_field(name) or name
             return (f"{name} is {len(value)} characters; Kravia takes at most {limit}", field)
     return None
 

@@ -13,10 +13,9 @@ duplicate, replayed and out-of-order deliveries. Tests run it in-process (``tran
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +31,7 @@ from starlette.routing import Route
 from connector.domain import Address, CaseRequest, ClaimReduction, Debtor, LedgerKind
 from connector.errors import ConnectorError
 from connector.http import jsonio
+from connector.http.asgi import in_process
 from connector_adapters.kravia import guesses, wire
 from connector_adapters.mock.agency import NEW_CASE_STATUS, MockAgency
 from connector_adapters.mock.agency_world import MockCase, MockPayout
@@ -437,48 +437,3 @@ def _post(url: str, body: bytes) -> int:
     response = httpx.post(url, content=body, headers={"Content-Type": "application/json"},
                           timeout=10)
     return response.status_code
-
-
-def handler(app: Starlette) -> Callable[[httpx.Request], httpx.Response]:
-    """``app`` as a function of one request, run to its answer in the calling thread."""
-    return lambda request: asyncio.run(_call(app, request))
-
-
-def in_process(app: Starlette) -> httpx.BaseTransport:
-    """A transport for a synchronous httpx client that calls ``app`` in this thread (a
-    ``MockTransport``, so vcrpy records and replays it like the network)."""
-    return httpx.MockTransport(handler(app))
-
-
-async def _call(app: Starlette, request: httpx.Request) -> httpx.Response:
-    """One request through the ASGI app, as a server would pass it."""
-    url = request.url
-    scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-        "method": request.method, "scheme": url.scheme, "path": url.path,
-        "raw_path": url.raw_path.split(b"?")[0], "query_string": url.query,
-        "root_path": "", "headers": [(k.lower(), v) for k, v in request.headers.raw],
-        "server": (url.host, url.port or 443), "client": ("127.0.0.1", 0),
-    }
-    body = request.read()
-    received = False
-    status = 500
-    headers: list[tuple[bytes, bytes]] = []
-    chunks: list[bytes] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal received
-        if received:
-            return {"type": "http.disconnect"}
-        received = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        nonlocal status, headers
-        if message["type"] == "http.response.start":
-            status, headers = message["status"], list(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return httpx.Response(status, headers=headers, content=b"".join(chunks), request=request)

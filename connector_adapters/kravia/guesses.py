@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from connector.domain import CaseOutcome, CaseRequest, PayoutLineKind
+from connector.rules import DEBTOR_FIELDS
 
 # --- time ---------------------------------------------------------------------------------
 
@@ -215,6 +216,17 @@ _FIELD_OF = {key.lower(): value for key, value in ERROR_FIELDS.items()}
 def field_of(wire_key: str) -> str | None:
     """The claim's field an error key of Kravia names, if we know it."""
     return _FIELD_OF.get(wire_key.lower())
+
+
+def limited_field(name: str) -> str | None:
+    """The claim's field a ``FIELD_LIMITS`` name (of the body or its postal address) holds."""
+    return field_of(f"PostalAddress.{name}") or field_of(name)
+
+
+DEBTOR_LIMITS: Final = {debtor: limit for name, limit in FIELD_LIMITS.items()
+                        if (debtor := limited_field(name)) in DEBTOR_FIELDS}
+"""``FIELD_LIMITS`` of the debtor's fields, declared to the engine (``max_lengths``): a debtor
+who does not fit is an obstacle named before sending (R7), not a refusal after."""
 
 
 def refusal(problem: dict[str, Any]) -> tuple[str, str | None]:

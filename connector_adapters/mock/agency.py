@@ -28,6 +28,8 @@ from connector_adapters.mock.world import World
 T = TypeVar("T", bound=BaseModel)
 NEW_CASE_STATUS = "Registered: collection notice will be sent"
 DEFAULT_PAGE_SIZE = 100
+MAX_LENGTHS = {"name": 100, "address.line1": 100, "address.city": 50}
+"""The longest debtor name, address line and city the mock agency stores (docs/mock.md)."""
 
 _ADDRESS = (
     ("line1", "address line"),
@@ -69,7 +71,7 @@ class MockAgency:
     """
 
     capabilities: frozenset[Capability] = AGENCY_CAPABILITIES
-    requirements = AgencyRequirements(currencies=frozenset({"NOK"}))
+    requirements = AgencyRequirements(currencies=frozenset({"NOK"}), max_lengths=MAX_LENGTHS)
     portal = "the mock agency's customer web"
 
     def __init__(self, world: World, capabilities: Iterable[Capability | str] | None = None,
@@ -132,6 +134,11 @@ class MockAgency:
         for field, label in _ADDRESS:
             if not (getattr(debtor.address, field) or "").strip():
                 found.append((f"address.{field}", f"{who}: the postal address has no {label}"))
+        for field, limit in self.requirements.max_lengths.items():
+            value = _text(debtor, field)
+            if len(value) > limit:
+                found.append((field, f"{who}: the {field} has {len(value)} characters; the "
+                                     f"agency takes at most {limit}"))
         code = (debtor.address.postal_code or "").strip()
         if code and debtor.address.country == "NO" and not (len(code) == 4 and code.isdigit()):
             found.append(("address.postal_code",
@@ -213,6 +220,13 @@ class MockAgency:
         """Nothing to save: the mock agency stores every write as it takes it."""
         if self.served.activity is not None:
             self.served.activity.close()
+
+
+def _text(debtor: Any, field: str) -> str:
+    """A debtor field by its dotted name (``address.city``), stripped."""
+    for part in field.split("."):
+        debtor = getattr(debtor, part)
+    return str(debtor or "").strip()
 
 
 def _answer(case: MockCase) -> AgencyCase:

@@ -20,7 +20,7 @@ from connector.cli.output import err, out, print_json, render_table
 from connector.cli.root import JsonOpt, LinkOpt, runtime, settings
 from connector.config import parse_duration
 from connector.errors import ConnectorError
-from connector.plain import plain
+from connector.plain import plain, visible
 from connector.ports import AdapterContext
 from connector_adapters.mock.plugin import open_world, reset_world, world_path
 
@@ -46,6 +46,9 @@ def demo(
         formats=["%Y-%m-%d"], help="First simulated day (default: the day that makes the "
         "run end on a Monday morning).")] = None,
     link: LinkOpt = None,
+    http: Annotated[bool, typer.Option(
+        "--http", help="Run through the real PowerOffice Go and Kravia adapters, each "
+        "against its emulator of the world over sockets on 127.0.0.1.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run a fresh mock world through N simulated days, syncing every simulated hour.
@@ -62,7 +65,7 @@ def demo(
                   console=err, transient=True, disable=as_json) as progress:
         task = progress.add_task(f"{days} simulated days", total=days * 24)
         result = run_demo(rt, link, days, seed, customers, start.date() if start else None,
-                          tick=lambda: progress.advance(task))
+                          tick=lambda: progress.advance(task), http=http)
     rows = queries.claims(rt.store, result.link, LIST_ORDER)
     if as_json:
         print_json({"summary": result.__dict__, "claims": rows})
@@ -94,6 +97,17 @@ def demo(
         f"payments reported: {result.direct_payments}; write-offs: {result.write_offs}. "
         f"Agency cases {w['cases']}, duplicate cases {w['duplicates']}, duplicate vouchers "
         f"{w.get('duplicate_vouchers', 0)}; items with errors {result.failures}.")
+    if http:
+        po, kr = result.http["poweroffice"], result.http["kravia"]
+        out.print(
+            f"[bold]Over HTTP[/] PowerOffice Go emulator at {po['url']}: {po['requests']} "
+            f"requests, {po['rate_limited']} answered 429, {po['tokens']} tokens; duplicate "
+            f"vouchers {po['duplicate_vouchers']}, duplicate proposals "
+            f"{po['duplicate_proposals']}. Kravia emulator at {kr['url']}: {kr['requests']} "
+            f"requests, {kr['rate_limited']} answered 429; duplicate cases "
+            f"{kr['duplicate_cases']}, duplicate reductions {kr['duplicate_reductions']}, "
+            f"settlements bookkept twice {kr['bookkept_twice']}; webhooks accepted "
+            f"{kr['webhooks_accepted']}, refused {kr['webhooks_refused']}.")
 
 
 @mock_app.command("load")
@@ -131,8 +145,9 @@ def mock_advance(
                     "events": event_rows(ran)})
         return
     for scheduled in ran:
-        out.print(f"{scheduled.id} {scheduled.at.isoformat()} {describe(scheduled.event)}: "
-                  f"{scheduled.state}: {scheduled.result}", markup=False, highlight=False)
+        out.print(visible(f"{scheduled.id} {scheduled.at.isoformat()} "
+                          f"{describe(scheduled.event)}: {scheduled.state}: {scheduled.result}"),
+                  markup=False, highlight=False)
     out.print(f"mock world now {world.now.isoformat()} (company day {world.today})")
 
 

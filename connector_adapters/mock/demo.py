@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -31,6 +32,7 @@ from connector.ports import AdapterContext
 from connector.runtime import Runtime
 from connector.store.db import forget_link
 from connector_adapters.mock.generate import COMPANY, generate_world
+from connector_adapters.mock.http_demo import http_link
 from connector_adapters.mock.plugin import reset_world, world_path
 from connector_adapters.mock.world import World
 
@@ -59,6 +61,8 @@ class DemoResult:
     outcomes: dict[str, int] = field(default_factory=dict)
     payouts: dict[str, Any] = field(default_factory=dict)
     world: dict[str, Any] = field(default_factory=dict)
+    http: dict[str, Any] = field(default_factory=dict)
+    """With ``--http``: each service's traffic and what it would hold twice."""
 
 
 def _check_mock(link: LinkSettings) -> None:
@@ -78,8 +82,11 @@ def demo_start(days: int, first: date | None = None) -> datetime:
 
 
 def run_demo(rt: Runtime, link_name: str | None, days: int, seed: int, customers: int = 60,
-             first: date | None = None, tick: Callable[[], None] | None = None) -> DemoResult:
-    """Start a fresh world and link state, then run ``days`` simulated days."""
+             first: date | None = None, tick: Callable[[], None] | None = None,
+             http: bool = False) -> DemoResult:
+    """Start a fresh world and link state, then run ``days`` simulated days; with ``http``
+    through the real PowerOffice Go and Kravia adapters over their emulators
+    (``connector_adapters.mock.http_demo``)."""
     link = rt.settings.link(link_name)
     _check_mock(link)
     path = world_path(link.erp.options, AdapterContext(link.name, rt.settings.state_dir))
@@ -91,7 +98,11 @@ def run_demo(rt: Runtime, link_name: str | None, days: int, seed: int, customers
     result = DemoResult(link=link.name, days=days, seed=seed, start=start.isoformat())
     people = random.Random(seed)
     zone = ZoneInfo(world.erp.company.timezone)
-    with rt.link(link.name) as ctx:
+    with ExitStack() as stack:
+        if http:
+            ctx, traffic = stack.enter_context(http_link(rt, link, world))
+        else:
+            ctx = stack.enter_context(rt.link(link.name))
         for _hour in range(days * 24):
             world.advance(timedelta(hours=1))
             report = engine.sync(ctx)
@@ -108,6 +119,8 @@ def run_demo(rt: Runtime, link_name: str | None, days: int, seed: int, customers
             if tick:
                 tick()
         _tally(ctx, result)
+        if http:
+            result.http = traffic()
     result.world = world.summary()
     return result
 

@@ -18,7 +18,8 @@ from connector.cli.output import out, print_json, render_table
 from connector.cli.root import JsonOpt, LinkOpt
 from connector.config import parse_duration
 from connector.errors import UserError
-from connector_adapters.mock.events import EVENTS, Event, Scheduled
+from connector.plain import visible
+from connector_adapters.mock.events import EVENTS, Event, Scheduled, first_problem
 from connector_adapters.mock.plugin import open_world
 from connector_adapters.mock.world import World
 
@@ -52,9 +53,8 @@ def parse_event(data: dict[str, Any]) -> Event:
     try:
         return EVENTS.validate_python({k: v for k, v in data.items() if v is not None})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = [str(p) for p in first["loc"][1:]] or [str(p) for p in first["loc"]]
-        raise UserError(f"{'.'.join(where)}: {first['msg']}") from None
+        field, problem = first_problem(exc)
+        raise UserError(f"{field}: {problem}") from None
 
 
 def parse_at(text: str, world: World) -> datetime:
@@ -89,14 +89,14 @@ def act(link: str | None, data: dict[str, Any], at: str | None, as_json: bool) -
             print_json({"event": event.model_dump(mode="json"), "at": world.now.isoformat(),
                         "state": "done", "result": changed})
         else:
-            out.print(changed, markup=False, highlight=False)
+            out.print(visible(changed), markup=False, highlight=False)
         return
     scheduled = world.schedule(event, parse_at(at, world))
     if as_json:
         print_json(scheduled.model_dump(mode="json"))
     else:
-        out.print(f"{scheduled.id} at {scheduled.at.isoformat()}: {describe(scheduled.event)}",
-                  markup=False, highlight=False)
+        out.print(visible(f"{scheduled.id} at {scheduled.at.isoformat()}: "
+                          f"{describe(scheduled.event)}"), markup=False, highlight=False)
 
 
 def describe(event: Event) -> str:

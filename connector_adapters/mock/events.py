@@ -13,7 +13,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AwareDatetime,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from connector.domain import CaseOutcome, DunningSetup, Money
 from connector_adapters.mock.state import Record
@@ -78,7 +85,15 @@ class NewInvoice(_Event):
     invoice_no: str | None = None
     invoice_date: date | None = None
     due_date: date | None = None
-    currency: str = "NOK"
+    currency: str = Field(default="NOK", pattern=r"^[A-Z]{3}$")
+    """An ISO 4217 code, as the ERP's currency list allows no other."""
+
+    @model_validator(mode="after")
+    def _due_after_issue(self) -> NewInvoice:
+        if self.invoice_date and self.due_date and self.due_date < self.invoice_date:
+            raise ValueError(f"due_date {self.due_date} is before invoice_date "
+                             f"{self.invoice_date}")
+        return self
 
 
 class EditCustomer(_Event):
@@ -96,7 +111,8 @@ class EditCustomer(_Event):
     line2: str | None = None
     postal_code: str | None = None
     city: str | None = None
-    country: str | None = None
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    """An ISO 3166 code (NO, SE), as the ERP's country list allows no other."""
 
 
 ADDRESS_FIELDS = ("line1", "line2", "postal_code", "city", "country")
@@ -187,6 +203,16 @@ Event = Annotated[
     Field(discriminator="kind"),
 ]
 EVENTS: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def first_problem(exc: ValidationError) -> tuple[str, str]:
+    """The field of an event's first bad value (``amount``; ``kind`` when the kind is
+    unknown) and what is wrong with it."""
+    first = exc.errors()[0]
+    loc = [str(p) for p in first["loc"][1:]] or [str(p) for p in first["loc"]] or ["kind"]
+    return ".".join(loc), first["msg"]
+
+
 AGENCY_KINDS = frozenset({"agency-pay", "agency-close", "agency-reject", "agency-payout"})
 """Kinds the agency runs; the ERP runs the rest (a fault runs on its operation's side)."""
 

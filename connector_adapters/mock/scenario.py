@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -31,7 +31,7 @@ from connector.ports import Capability
 from connector_adapters.mock.agency_world import valid_agency_capabilities
 from connector_adapters.mock.collection import Behaviour
 from connector_adapters.mock.erp_world import MockCustomer
-from connector_adapters.mock.events import EVENTS
+from connector_adapters.mock.events import EVENTS, first_problem
 from connector_adapters.mock.state import parse_date
 from connector_adapters.mock.world import World
 
@@ -39,12 +39,19 @@ Fail = Callable[[str, str], ConfigError]
 """Builds the error for a field path and a message, with the file name in front."""
 
 
+MAX_DAYS = 36_500
+"""A day offset beyond a hundred years is a typing error, not a test world."""
+Days = Annotated[int, Field(ge=-MAX_DAYS, le=MAX_DAYS)]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
 class ScenarioWorld(_Section):
-    start: AwareDatetime
+    start: AwareDatetime = Field(ge=datetime(1900, 1, 1, tzinfo=UTC),
+                                 le=datetime(9000, 1, 1, tzinfo=UTC))
+    """Far from the calendar's ends, so that every day offset stays a real date."""
     seed: int | None = None
     backfill: bool = True
     """Send, backdated, the letters the reminder flow would have sent before the start."""
@@ -83,7 +90,7 @@ class ScenarioCustomer(MockCustomer):
     id: str = ""
     changed_at: AwareDatetime = datetime(1970, 1, 1, tzinfo=UTC)
     behaviour: Behaviour | None = None
-    pays_after_days: int | None = Field(default=None, ge=1)
+    pays_after_days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
     instalments: int | None = Field(default=None, ge=2, le=24)
     """As in DebtorScript, which checks them again when the world is built."""
 
@@ -103,9 +110,9 @@ class ScenarioInvoice(_Section):
     amount: Money
     invoice_no: str | None = None
     invoice_date: date | str | None = None
-    invoice_in_days: int | None = None
+    invoice_in_days: Days | None = None
     due_date: date | str | None = None
-    due_in_days: int | None = None
+    due_in_days: Days | None = None
     balance: Money | None = None
     currency: str = "NOK"
     kid: str | None = None
@@ -119,9 +126,9 @@ class ScenarioLetter(_Section):
     invoice_no: str
     kind: LetterKind
     sent_on: date | None = None
-    sent_in_days: int | None = None
+    sent_in_days: Days | None = None
     due_date: date | None = None
-    due_in_days: int | None = None
+    due_in_days: Days | None = None
 
 
 class Scenario(_Section):
@@ -232,9 +239,8 @@ def _schedule(world: World, fail: Fail, where: str, data: dict[str, Any],
     try:
         event = EVENTS.validate_python(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = [str(p) for p in first["loc"][1:]] or [str(p) for p in first["loc"]]
-        raise fail(f"{where}.{'.'.join(loc)}", first["msg"]) from None
+        field, problem = first_problem(exc)
+        raise fail(f"{where}.{field}", problem) from None
     if after is not None:
         try:
             when = start + parse_duration(after if isinstance(after, str) else str(after))

@@ -20,7 +20,7 @@ from connector.errors import UserError
 from connector.ports import Capability
 from connector_adapters.mock.agency_world import AGENCY_FAULTS, AgencyWorld, DebtorScript
 from connector_adapters.mock.erp_world import ERP_FAULTS, ErpWorld, MockCustomer
-from connector_adapters.mock.events import AGENCY_KINDS, Event, Fault, Scheduled
+from connector_adapters.mock.events import AGENCY_KINDS, AgencyReject, Event, Fault, Scheduled
 from connector_adapters.mock.state import build
 
 ERP_FILE = "erp.sqlite"
@@ -131,6 +131,8 @@ class World:
 
     def apply(self, event: Event) -> str:
         """Make ``event`` happen now; returns what changed. A refused event changes nothing."""
+        if isinstance(event, AgencyReject):  # the agency side has not heard of it yet
+            self.erp.invoice(event.invoice_no)  # a UserError naming an unknown invoice
         return self.side_for(event).apply(event)
 
     def schedule(self, event: Event, at: datetime) -> Scheduled:

@@ -1,1 +1,1 @@
-"""The PowerOffice Go ERP adapter (registered, not yet usable; see ``plugin``)."""
+"""The PowerOffice Go ERP adapter over API v2 (``docs/adapters/poweroffice.md``)."""

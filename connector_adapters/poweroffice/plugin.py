@@ -1,46 +1,35 @@
 """Registers the PowerOffice Go ERP adapter, exactly as a third-party plugin would.
 
-The adapter is listed by ``connector adapters`` with the capabilities the real API offers,
-but it cannot be used yet: its factory says so plainly. ``endpoints`` holds the facts the
-real adapter will be built on.
+The registered capabilities are every one the adapter can have; a link declares
+``status_writeback`` only when its settings configure the v1 debt-collection access
+(``docs/adapters/poweroffice.md``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import connector
-from connector.errors import NotYetUsable
 from connector.ports import Capability
+from connector_adapters.poweroffice.adapter import PowerOfficeErp
+from connector_adapters.poweroffice.settings import PowerOfficeSettings
 
 if TYPE_CHECKING:
     from connector.ports import AdapterContext
     from connector.registry import Register
 
 NAME = "poweroffice"
-
-CAPABILITIES = frozenset(
-    {
-        Capability.STATUS_WRITEBACK,  # v1 DebtCollection/UpdateStatus (R8)
-        Capability.VOUCHERS,  # v2 POST /Vouchers/ManualJournals, /Vouchers/BankJournals
-        Capability.PROPOSALS,  # v2 POST /JournalEntryVouchers/ManualJournals, /BankJournals
-        Capability.WRITE_OFFS,  # Customerledger entries carry IsWriteOff (R12)
-    }
-)
-
-SUMMARY = "PowerOffice Go, API v2 and the debt-collection partner API"
+SUMMARY = "PowerOffice Go, API v2; status write-back through the debt-collection API, optional"
+CAPABILITIES = frozenset({Capability.VOUCHERS, Capability.PROPOSALS, Capability.WRITE_OFFS,
+                          Capability.STATUS_WRITEBACK})
 
 
-def create(settings: Mapping[str, Any], context: AdapterContext) -> NoReturn:
+def create(settings: Mapping[str, Any], context: AdapterContext) -> PowerOfficeErp:
     """The factory ``connector`` calls for ``adapter = "poweroffice"``."""
-    raise NotYetUsable(
-        "The PowerOffice Go adapter is not yet usable: it is registered so "
-        "`connector adapters` lists it; use the mock adapters (adapter = \"mock\") "
-        "until it lands."
-    )
+    return PowerOfficeErp(PowerOfficeSettings.parse(settings))
 
 
 @connector.hookimpl
 def connector_register_adapters(register: Register) -> None:
-    register.erp(NAME, create, capabilities=CAPABILITIES, summary=SUMMARY, usable=False)
+    register.erp(NAME, create, capabilities=CAPABILITIES, summary=SUMMARY)

@@ -192,5 +192,17 @@ def test_bad_input_names_the_field_and_changes_nothing(user: User) -> None:
     assert user.refused("mock agency reject 501 ''").startswith("reason:")
     assert user.refused("mock fault agency.nope").startswith("no mock operation")
     assert user.refused("mock reminders 10").startswith("reminders:")
+    assert user.refused("mock agency reject 999999 why").endswith("no invoice 999999")
+    assert user.refused("mock invoice add 10 100 --currency XXXX").startswith("currency:")
+    assert user.refused("mock customer 10 --country NORWAY").startswith("country:")
+    assert "before invoice_date" in user.refused(
+        "mock invoice add 10 100 --date 2026-02-20 --due 2026-02-01")
     assert user.show() == before
     assert user.json("mock events") == []
+
+
+def test_a_name_with_terminal_control_is_echoed_as_text(user: User) -> None:
+    """What a mock command prints back is data: an escape sequence is shown, never run."""
+    printed = user.run("mock customer 10 --name \"Evil\x1b[2J\x07 AS\"")
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert "Evil\\x1b[2J\\x07 AS" in printed

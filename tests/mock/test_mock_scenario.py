@@ -244,7 +244,10 @@ def test_timed_events_wait_for_their_time(tmp_path: Path) -> None:
         ('[[invoices]]\ncustomer_no = "1"\namount = 99999999999999999999999999999999\n'
          'due_in_days = 1\n', "invoices[0].amount"),
         ('[[invoices]]\ncustomer_no = "1"\namount = "10.00"\n'
-         'due_in_days = 99999999999\n', "out of range"),
+         'due_in_days = 99999999999\n', "invoices[0].due_in_days"),
+        ('[[letters]]\ninvoice_no = "1"\nkind = "reminder"\nsent_in_days = -99999999999\n',
+         "letters[0].sent_in_days"),
+        ('[[events]]\nafter = "1d"\nkind = "teleport"\n', "events[0].kind: Input tag"),
     ],
 )
 def test_bad_scenario_files_are_one_line_errors(tmp_path: Path, body: str,

@@ -166,6 +166,13 @@ def run_four(tmp_path: Path, pg_available: bool, links: int, invoices: int) -> N
 
 
 @pytest.mark.postgres
+def test_four_daemons_over_40_companies(tmp_path: Path, pg_available: bool) -> None:
+    """The short form CI runs."""
+    run_four(tmp_path, pg_available, links=40, invoices=2)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_four_daemons_over_200_companies(tmp_path: Path, pg_available: bool) -> None:
     run_four(tmp_path, pg_available, links=200, invoices=2)
 

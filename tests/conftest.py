@@ -74,7 +74,8 @@ def store(request: pytest.FixtureRequest) -> Store:
     return request.getfixturevalue(name)
 
 
-event.listen(Engine, "before_cursor_execute", GUARD)
+if not event.contains(Engine, "before_cursor_execute", GUARD):  # once, however imported
+    event.listen(Engine, "before_cursor_execute", GUARD)
 
 
 @pytest.fixture(autouse=True)

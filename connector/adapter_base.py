@@ -11,8 +11,11 @@ undeclared ability are never reached in a sync.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from connector.domain import (
     AgencyCase,
@@ -29,9 +32,23 @@ from connector.domain import (
     Voucher,
     VoucherReceipt,
 )
-from connector.errors import Unsupported
+from connector.errors import ConfigError, Unsupported
 from connector.ports import Capability, Page
 from connector.rules import AgencyRequirements
+
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+
+
+def parse_settings(model: type[SettingsT], options: Mapping[str, Any], adapter: str) -> SettingsT:
+    """An adapter's settings, or a ConfigError naming every bad key (never echoing a value,
+    which may be a secret)."""
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors(include_input=False))
+        raise ConfigError(f"{adapter} settings: {problems}") from None
 
 
 class ErpAdapterBase(ABC):

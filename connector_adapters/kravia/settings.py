@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from connector.errors import ConfigError
+from connector.adapter_base import parse_settings
 from connector_adapters.kravia import guesses, wire
 from connector_adapters.kravia.webhook import DEFAULT_TOLERANCE
 
@@ -38,10 +38,4 @@ class KraviaSettings(BaseModel):
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> KraviaSettings:
         """The settings, or a ConfigError naming every bad key (never echoing a secret)."""
-        try:
-            return cls.model_validate(dict(options))
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-                for err in exc.errors(include_input=False))
-            raise ConfigError(f"kravia settings: {problems}") from None
+        return parse_settings(cls, options, "kravia")

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connector.adapter_base import parse_settings
 from connector.domain import DEFAULT_TIMEZONE
-from connector.errors import ConfigError
 from connector.secrets import Secret
 from connector_adapters.poweroffice import wire
 
@@ -80,10 +80,4 @@ class PowerOfficeSettings(BaseModel):
     @classmethod
     def parse(cls, options: Mapping[str, Any]) -> PowerOfficeSettings:
         """The settings, or a ConfigError naming every bad key (never echoing a secret)."""
-        try:
-            return cls.model_validate(dict(options))
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-                for err in exc.errors(include_input=False))
-            raise ConfigError(f"poweroffice settings: {problems}") from None
+        return parse_settings(cls, options, "poweroffice")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import time
 from pathlib import Path
+
+from connector_adapters.mock.state import wal_connection
 
 FILE = "activity.sqlite"
 _SCHEMA = """
@@ -46,10 +47,7 @@ class Activity:
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.db = sqlite3.connect(folder / FILE, timeout=60, isolation_level=None,
-                                  check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=OFF")  # a test's record, not the world's data
+        self.db = wal_connection(folder / FILE, "OFF")  # a test's record, not the world's
         self.db.executescript(_SCHEMA)
 
     def begin(self) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
+import time as time_
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -136,6 +137,26 @@ def reads(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P],
     return run
 
 
+def wal_connection(path: Path, synchronous: str) -> sqlite3.Connection:
+    """A connection to a SQLite file in WAL mode, shared by several processes.
+
+    Turning WAL on needs the file to itself, and SQLite answers "database is locked" at
+    once, without waiting, when processes opening a new file at the same moment collide;
+    so it is asked again until ``BUSY_TIMEOUT``. A file already in WAL mode stays so."""
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
+                         check_same_thread=False)
+    deadline = time_.monotonic() + BUSY_TIMEOUT
+    while db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time_.monotonic() > deadline:
+                raise
+            time_.sleep(0.01)
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    return db
+
+
 class RecordFile:
     """The SQLite file of one side: ``records`` (one JSON row per record, a tombstone when
     deleted) and ``meta`` (the generation, replaced when the whole side is, and the version,
@@ -147,10 +168,7 @@ class RecordFile:
         if path.exists() and not path.is_file():
             raise UserError(f"{path} is not a mock world file")
         try:
-            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
-                                      check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db = wal_connection(path, "NORMAL")
             self.db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise UserError(f"{path} is not a mock world file ({exc}); delete it or load a "

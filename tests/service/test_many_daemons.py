@@ -14,9 +14,10 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import Select, create_engine, func, select, text
 
 from connector.store.db import Store
 from connector.store.schema import ClaimRow, JobRow, SyncRunRow
@@ -75,6 +76,38 @@ def daemon(cfg: Path) -> subprocess.Popen[str]:
         env=ENV)
 
 
+def caught_mid_pass(victim: subprocess.Popen[str], store: Store, claimed: Select[Any],
+                    mid_pass: Select[Any]) -> tuple[list[int], set[str]]:
+    """SIGKILL ``victim`` at a moment it holds claimed jobs or has a pass under way; returns
+    those jobs and the links of those passes."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        victim.send_signal(signal.SIGSTOP)
+        frozen(victim.pid)
+        with store.session() as session:  # what the frozen victim has committed
+            taken = list(session.scalars(claimed))
+            orphaned = set(session.scalars(mid_pass))
+        if taken or orphaned:
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=30)
+            return taken, orphaned
+        victim.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    pytest.fail("the victim was never caught in the middle of a pass")
+
+
+def frozen(pid: int) -> None:
+    """Wait until the stopped process is really stopped (state T in /proc)."""
+    stat = Path(f"/proc/{pid}/stat")
+    for _ in range(1000):
+        if stat.read_text().rpartition(")")[2].split()[0] in {"T", "t"}:
+            return
+        time.sleep(0.001)
+    raise AssertionError(f"process {pid} did not stop")
+
+
 def run_four(tmp_path: Path, pg_available: bool, links: int, invoices: int) -> None:
     cfg, schema = scenario(tmp_path, pg_available, links, invoices)
     subprocess.run([CONNECTOR, "--config", str(cfg), "db", "upgrade"], check=True,
@@ -85,27 +118,15 @@ def run_four(tmp_path: Path, pg_available: bool, links: int, invoices: int) -> N
     victim = procs[0]
     try:
         expected = links * invoices
-        # Kill the victim in the middle of a pass, early on while there is work: holding
-        # claimed jobs when it can be caught so (their effect may be half done).
+        # Kill the victim in the middle of a pass, early on while there is work. A pass is
+        # over in milliseconds, so what the store shows is checked with the victim frozen
+        # (SIGSTOP): mid-pass, it is killed so; between passes, it runs on and is tried again.
         pid = f"%:{victim.pid}"
-        with store.session() as session:
-            claimed = select(JobRow.id).where(JobRow.state == "running",
-                                              JobRow.locked_by.like(f"{pid}:%"))
-            passes = select(SyncRunRow.outcome).where(SyncRunRow.holder.like(pid))
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                if session.scalars(claimed).first() is not None:
-                    break
-                outcomes = list(session.scalars(passes))
-                if len(outcomes) >= 3 and "running" in outcomes:
-                    break
-                time.sleep(0.005)
-            victim.send_signal(signal.SIGKILL)
-            victim.wait(timeout=30)
-            taken = list(session.scalars(claimed))
-            orphaned = set(session.scalars(select(SyncRunRow.link).where(
-                SyncRunRow.holder.like(pid), SyncRunRow.outcome == "running")))
-        assert taken or orphaned, "the victim was killed between passes"
+        claimed = select(JobRow.id).where(JobRow.state == "running",
+                                          JobRow.locked_by.like(f"{pid}:%"))
+        mid_pass = select(SyncRunRow.link).where(SyncRunRow.holder.like(pid),
+                                                 SyncRunRow.outcome == "running")
+        taken, orphaned = caught_mid_pass(victim, store, claimed, mid_pass)
         # Time in the worlds moves only when told: the lease of its jobs runs out now.
         World.open(tmp_path / "state" / "w0000").advance(JOB_LEASE + timedelta(seconds=1))
         with store.session() as session:
@@ -140,7 +161,7 @@ def run_four(tmp_path: Path, pg_available: bool, links: int, invoices: int) -> N
         store.dispose()
         with create_engine(PG_URL).begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    assert [p.returncode for p in procs[1:]] == [0, 0, 0], outputs
+    assert [p.returncode for p in procs[1:]] == [0, 0, 0], [err[-3000:] for _, err in outputs]
     cases = overlaps = 0
     erp_calls: list[float] = []
     for n in range(links):

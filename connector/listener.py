@@ -66,7 +66,9 @@ def plugin_routes(pm: pluggy.PluginManager, routes: Routes) -> None:
 def app(rt: Runtime, on_wake: Callable[[str], None] = lambda _link: None) -> Starlette:
     """The listener's application for the daemon's runtime."""
     registry = CollectorRegistry()
-    registry.register(metrics.StoreCollector(rt.store, SystemClock().now, rt.clock.now))
+    configured = lambda: [link.name for link in rt.settings.links]  # noqa: E731  (reloaded)
+    registry.register(metrics.StoreCollector(rt.store, configured, SystemClock().now,
+                                             rt.clock.now))
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "alive"})

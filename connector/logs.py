@@ -57,8 +57,26 @@ def renderer(fmt: LogFormat) -> Any:
     return structlog.dev.ConsoleRenderer(colors=False)
 
 
+class _ThroughStructlog(logging.Handler):
+    """Lines that libraries log through the standard library (uvicorn's) as this process's
+    own lines: in the chosen format, through ``SAFE_PROCESSORS``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        structlog.get_logger(record.name).log(record.levelno, record.getMessage(),
+                                              exc_info=record.exc_info or False)
+
+
+LIBRARIES = ("uvicorn",)
+"""Libraries whose standard-library logs are passed on (the listener's server)."""
+
+
 def configure_logging(verbosity: int = 0, fmt: LogFormat = LogFormat.AUTO) -> None:
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(verbosity, 2)]
+    for name in LIBRARIES:
+        library = logging.getLogger(name)
+        library.handlers = [_ThroughStructlog()]
+        library.propagate = False
+        library.setLevel(level)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

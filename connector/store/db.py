@@ -16,7 +16,17 @@ from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import ColumnElement, Connection, Dialect, Engine, Table, create_engine, event, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,7 +66,9 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url)
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        engine = create_engine(url)
+        given = make_url(url).query
+        engine = create_engine(url, connect_args={
+            name: value for name, value in SERVER_TIMEOUTS.items() if name not in given})
         event.listen(engine, "checkin", _note_checkin)
         event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))
         return engine
@@ -68,6 +80,12 @@ def make_engine(url: str) -> Engine:
         raise ConfigError(f"the store URL is not usable: {str(exc).splitlines()[0]}"
                           ) from None
 
+
+SERVER_TIMEOUTS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+                   "keepalives_interval": 10, "keepalives_count": 3}
+"""libpq's defaults wait forever for a server that accepts a connection and never answers:
+a daemon would neither sync nor stop on SIGTERM. These give up within about a minute (a
+setting of the same name in the store URL wins)."""
 
 PING_IDLE = 5.0
 """Seconds a pooled connection may rest before it is checked on its next use."""

@@ -9,7 +9,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -22,6 +24,7 @@ from connector import listener
 from connector.config import load_settings
 from connector.errors import ConfigError
 from connector.runtime import Runtime
+from connector.store import db
 from connector.store.db import Store
 from connector.store.schema import ClaimRow, JobRow, SyncRunRow
 from connector_adapters.kravia.emulator import in_process
@@ -158,3 +161,96 @@ def test_requests_are_counted_per_adapter() -> None:
         3, 2, 2, 1)
     text = metrics.exposition(CollectorRegistry()).decode()
     assert 'connector_adapter_rate_limited_total{adapter="probe"} 1.0' in text
+
+
+def test_metrics_cover_the_configured_links_only_and_survive_a_store_that_is_down(
+        tmp_path: Path) -> None:
+    """A link whose file was removed leaves the figures; a configured link with no pass on
+    record shows a last success of 0 (a lag alert fires) and outcome "none"; the latest
+    pass's outcome is shown, a failed one too. With the store down the scrape still answers,
+    with ``connector_store_up`` 0."""
+    make_world(tmp_path / "state" / "w")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'state_dir = "{tmp_path / "state"}"\n' + link_toml("main", "w")
+                   + link_toml("new", "w"), encoding="utf-8")
+    settings = load_settings(cfg)
+    rt = Runtime(settings)
+    now = rt.clock.now()
+    with rt.store.session() as session:
+        for link, outcome, minutes in (("main", "ok", 30), ("main", "failed", 10),
+                                       ("gone", "ok", 5)):
+            session.add(SyncRunRow(link=link, holder="h:1", outcome=outcome, pulled={},
+                                   moved={}, failures=[],
+                                   started_at=now - timedelta(minutes=minutes),
+                                   finished_at=now - timedelta(minutes=minutes - 1)))
+        session.add(JobRow(link="gone", kind="transfer", key="dead:1", payload={},
+                           state="dead", attempts=5, run_after=now, created_at=now,
+                           updated_at=now))
+    client = httpx.Client(transport=in_process(listener.app(rt)), base_url="http://daemon")
+    got = samples(client.get("/metrics").text)
+    assert got[("connector_store_up", ())] == 1
+    assert not [key for key in got if ("link", "gone") in key[1]]
+    assert {key[1] for key in got if key[0] == "connector_sync_last_outcome"} == {
+        (("link", "main"), ("outcome", "failed")), (("link", "new"), ("outcome", "none"))}
+    success = "connector_sync_last_success_timestamp_seconds"
+    assert got[(success, (("link", "main"),))] == pytest.approx(
+        (now - timedelta(minutes=10)).timestamp())
+    assert got[(success, (("link", "new"),))] == 0
+    assert got[("connector_sync_lag_seconds", (("link", "new"),))] > 50 * 365 * 86400
+
+    down = Runtime(settings, store=Store("postgresql+psycopg://postgres@127.0.0.1:1/none",
+                                         migrate=False))
+    client = httpx.Client(transport=in_process(listener.app(down)), base_url="http://daemon")
+    answer = client.get("/metrics")
+    assert answer.status_code == 200
+    got = samples(answer.text)
+    assert got[("connector_store_up", ())] == 0
+    assert not [key for key in got if key[0].startswith("connector_claims")]
+    assert client.get("/readyz").status_code == 503
+
+
+def test_an_address_in_use_is_one_error_line_and_the_servers_own_line_is_json(
+        tmp_path: Path) -> None:
+    make_world(tmp_path / "state" / "w")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'state_dir = "{tmp_path / "state"}"\n' + link_toml("main", "w"),
+                   encoding="utf-8")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([CONNECTOR, "--config", str(cfg), "--log-format", "json",
+                               "daemon", "--rounds", "1", "--listen", f"127.0.0.1:{port}"],
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    *logged, last = done.stderr.splitlines()
+    assert last == (f"error: --listen: cannot listen on 127.0.0.1:{port} (in use, or not an "
+                    "address of this machine)")
+    events = [json.loads(line) for line in logged]  # uvicorn's own line too: JSON
+    assert [e["level"] for e in events if "address already in use" in e["event"]] == ["error"]
+
+
+def test_readyz_answers_when_the_store_accepts_and_never_answers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that takes the connection and says nothing (a hung database, a black-holed
+    route): the connection attempt gives up (``SERVER_TIMEOUTS``) and /readyz says 503."""
+    monkeypatch.setitem(db.SERVER_TIMEOUTS, "connect_timeout", 2)
+    make_world(tmp_path / "state" / "w")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'state_dir = "{tmp_path / "state"}"\n' + link_toml("main", "w"),
+                   encoding="utf-8")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        store = Store(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test", migrate=False)
+        rt = Runtime(load_settings(cfg), store=store)
+        client = httpx.Client(transport=in_process(listener.app(rt)), base_url="http://d")
+        answered: list[httpx.Response] = []
+        asking = threading.Thread(target=lambda: answered.append(client.get("/readyz")),
+                                  daemon=True)
+        asking.start()
+        asking.join(timeout=60)
+    assert answered, "/readyz hung with the store"
+    assert answered[0].status_code == 503
+    assert answered[0].json()["reason"].startswith("the store cannot be reached")

@@ -3,6 +3,7 @@ SQLite, then a bureau on PostgreSQL); the deployment files in deploy/ hold toget
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -47,12 +48,12 @@ def serve(argv: list[str], env: dict[str, str], cwd: Path, port: int) -> None:
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        ready = None
+        while ready != 200 and time.monotonic() < deadline:
+            with contextlib.suppress(httpx.TransportError):
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz").status_code
+            time.sleep(0.2)
+        assert ready == 200, "never ready"
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "alive"}
         assert "connector_claims" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
     finally:

@@ -271,8 +271,7 @@ def _link_file(file: Path) -> LinkSettings:
         data = _read_secrets(file, _read_toml(file), ())
     except ConfigError as exc:
         message = str(exc)
-        raise ConfigError(message if message.startswith(str(file)) else f"{file}: {message}"
-                          ) from None
+        raise ConfigError(message if str(file) in message else f"{file}: {message}") from None
     data.setdefault("name", file.stem)
     try:
         link = LinkSettings(**data)

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 
 from connector.secrets import scrub
 
@@ -31,6 +32,11 @@ def plain(value: Any) -> str:
 
 
 def error_line(exc: BaseException | str) -> str:
-    """The text of a one-line ``error: …``: secrets scrubbed, one line, printable."""
+    """The text of a one-line ``error: …``: secrets scrubbed, one line, printable. A
+    database error says only the database's first line: its detail may quote a row
+    (a debtor's name and address), and the statement's parameters are never shown."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        first = (str(exc.orig).strip().splitlines() or [""])[0]
+        exc = f"{type(exc.orig).__name__}: {first}"
     text = scrub(str(exc)).strip()
     return visible(" ".join(text.splitlines()) or type(exc).__name__)

@@ -18,14 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from pydantic import BaseModel
 
 from connector import hookimpl
 from connector.config import load_settings
 from connector.errors import AdapterError, ConfigError
+from connector.plain import error_line
 from connector.ports import AdapterContext
 from connector.registry import load_registry
 from connector.secrets import Secret, redact, scrub
+from connector.store.db import Store
+from connector.store.schema import LeaseRow
 from tests.support import cli_environment, main
 
 SECRET = "pk_live_5f3c9a2e77d1"
@@ -134,6 +138,17 @@ def test_2_a_failed_step_is_reported_by_sync_without_the_secret(
     code, status, err = main(monkeypatch, capfd, "--config", str(cfg), "status", "--json")
     assert code in (0, 1) and "refusing" in status, err
     assert SECRET not in out + err + status
+
+
+def test_2_a_failed_statement_names_no_debtor_data(store: Store) -> None:
+    """A statement's error reaches logs and run records as an error line: neither its
+    parameters nor the database's detail quoting the row."""
+    with pytest.raises(sa.exc.IntegrityError) as failed, store.session() as session:
+        session.execute(sa.insert(LeaseRow), [{"link": "Ola Nordmann, Storgata 1",
+                                               "holder": None, "until": None}])
+    assert "SQL parameters hidden" in str(failed.value)
+    line = error_line(failed.value)
+    assert "Ola Nordmann" not in line and "null" in line.lower() and "holder" in line
 
 
 def test_2_a_configuration_error_stops_the_daemon_at_start_with_one_line(

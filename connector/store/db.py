@@ -57,17 +57,19 @@ def _private_file(path: Path) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    """The store's engine. A failed statement's error never carries its parameters (debtors'
+    names and addresses): such errors reach logs and run records."""
     try:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1].split("?", 1)[0]
             if path and path != ":memory:":
                 private_dir(Path(path).parent)
                 _private_file(Path(path))
-            engine = create_engine(url)
+            engine = create_engine(url, hide_parameters=True)
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
         given = make_url(url).query
-        engine = create_engine(url, connect_args={
+        engine = create_engine(url, hide_parameters=True, connect_args={
             name: value for name, value in SERVER_TIMEOUTS.items() if name not in given})
         event.listen(engine, "checkin", _note_checkin)
         event.listen(engine, "checkout", functools.partial(_ping_if_idle, engine.dialect))

@@ -55,7 +55,7 @@ def _is_ref(node: ast.AST) -> bool:
 
 def _literal_text(node: ast.JoinedStr) -> str:
     """An f-string's literal parts, each value standing as ``x``."""
-    return "".join(part.value if isinstance(part, ast.Constant) else "x"
+    return "".join(str(part.value) if isinstance(part, ast.Constant) else "x"
                    for part in node.values)
 
 

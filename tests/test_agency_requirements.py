@@ -3,7 +3,7 @@ an e-mail address and takes euros changes the obstacles (R7) without a line of t
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -39,7 +39,7 @@ def _invoice(currency: str) -> Invoice:
                    invoice_date=date(2026, 2, 1),
                    due_date=date(2026, 2, 15), amount=Decimal("100.00"),
                    balance=Decimal("100.00"), currency=currency,
-                   changed_at="2026-03-01T08:00:00+00:00")  # type: ignore[arg-type]
+                   changed_at=datetime(2026, 3, 1, 8, tzinfo=UTC))
 
 
 def _codes(invoice: Invoice, customer: Customer, requirements: AgencyRequirements) -> list[

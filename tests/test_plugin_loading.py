@@ -4,6 +4,7 @@ plugins add commands to ``connector`` through ``connector_register_commands``.""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -19,7 +20,7 @@ BUILT_IN = [EntryPoint(name, f"connector_adapters.{name}.plugin", registry.ENTRY
 
 
 @pytest.fixture
-def broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EntryPoint:
+def broken_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EntryPoint]:
     """An installed plugin whose module raises on import, beside the built-in ones."""
     (tmp_path / "broken_connector_plugin.py").write_text(
         'raise RuntimeError("no module named vendor_sdk\\nsecond line")\n', encoding="utf-8")

@@ -203,9 +203,9 @@ def test_case_transferred_names_the_agency_case(
     h, recorder, sent, _ = transferred
     case = h.world.agency.find_case(h.world.erp.invoice(sent).id)
     assert case is not None
-    transferred = [e for e in recorder.events if isinstance(e, CaseTransferred)]
+    told = [e for e in recorder.events if isinstance(e, CaseTransferred)]
     assert [(e.claim["invoice_no"], e.new_list, e.claim["agency_case_id"])
-            for e in transferred] == [(sent, "open", case.id)]
+            for e in told] == [(sent, "open", case.id)]
 
 
 def test_payout_booked_after_the_agency_pays_out(

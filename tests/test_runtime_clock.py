@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from connector.clock import ManualClock, SystemClock
 from connector.config import Settings
@@ -11,11 +12,12 @@ from connector.runtime import Runtime
 from connector.store.db import Store
 from connector_adapters.mock.plugin import DEFAULT_WORLD, open_world
 
-MOCK_LINK = {"name": "m", "erp": {"adapter": "mock"}, "agency": {"adapter": "mock"}}
+MOCK_LINK: dict[str, Any] = {"name": "m", "erp": {"adapter": "mock"},
+                             "agency": {"adapter": "mock"}}
 
 
-def _runtime(tmp_path: Path, links: list[dict[str, object]], **kw: object) -> Runtime:
-    settings = Settings(state_dir=tmp_path, links=links)  # type: ignore[arg-type]
+def _runtime(tmp_path: Path, links: list[dict[str, Any]], **kw: object) -> Runtime:
+    settings = Settings(state_dir=tmp_path, links=links)
     return Runtime(settings, store=Store(f"sqlite:///{tmp_path / 'state.db'}"), **kw)  # type: ignore[arg-type]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -96,8 +97,12 @@ def test_a_connection_in_use_is_not_pinged_and_one_that_rested_is(
     store = pg_store
     pings: list[object] = []
     ping = store.engine.dialect.do_ping
-    monkeypatch.setattr(store.engine.dialect, "do_ping",
-                        lambda conn: pings.append(conn) or ping(conn))
+
+    def counted(conn: Any) -> bool:
+        pings.append(conn)
+        return ping(conn)
+
+    monkeypatch.setattr(store.engine.dialect, "do_ping", counted)
     for _ in range(3):
         with store.session() as s:
             s.execute(text("SELECT 1"))

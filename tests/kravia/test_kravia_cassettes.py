@@ -37,8 +37,8 @@ def cassette(request: pytest.FixtureRequest) -> Iterator[Cassette]:
 
 
 def test_registration(kravia: Creditor, cassette: Cassette) -> None:
-    case = kravia.agency.register_case(kravia.request("4711", **{"address": FULL_ADDRESS.model_copy(
-        update={"line2": "Bakgården"})}))
+    courtyard = FULL_ADDRESS.model_copy(update={"line2": "Bakgården"})
+    case = kravia.agency.register_case(kravia.request("4711", address=courtyard))
     assert case.reference == "inv-4711" and case.id.isdigit()
     (post,) = sent(cassette, "POST", "/api/v2/invoice/register")
     wire = body(post)

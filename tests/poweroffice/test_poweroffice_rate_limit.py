@@ -33,14 +33,17 @@ def test_two_links_on_one_subscription_key_stay_under_the_limit(tmp_path: Path) 
                               due_date=world.today - timedelta(10))
     emulator = PowerOfficeEmulator(world, KEYS)  # 10 per second, on the real clock
     harnesses = []
+    erps: list[PowerOfficeErp] = []
     for n, client_key in enumerate((KEYS.client_keys[0], V1_CLIENT_KEY)):
         h = PowerOfficeHarness(Store(f"sqlite:///{tmp_path / f'link{n}.db'}"), world)
         # each link its own client key, the same subscription key: no limiter given, so the
         # adapter takes the process's one for that key
-        h.erp = PowerOfficeErp(settings(client_key=client_key), clock=world.clock,
-                               transport=emulator.transport())
+        erp = PowerOfficeErp(settings(client_key=client_key), clock=world.clock,
+                             transport=emulator.transport())
+        h.erp = erp  # type: ignore[assignment]
+        erps.append(erp)
         harnesses.append(h)
-    assert harnesses[0].erp.limiter is harnesses[1].erp.limiter
+    assert erps[0].limiter is erps[1].limiter
 
     failed: list[BaseException] = []
 

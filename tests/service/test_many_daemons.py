@@ -152,7 +152,7 @@ def run_four(tmp_path: Path, pg_available: bool, links: int, invoices: int) -> N
                 assert session.scalar(again) is not None, f"{link} not within {LINK_LEASE}"
             opened = select(func.count()).where(ClaimRow.list_name == "open")
             deadline = time.monotonic() + 300
-            while session.scalar(opened) < expected and time.monotonic() < deadline:
+            while (session.scalar(opened) or 0) < expected and time.monotonic() < deadline:
                 time.sleep(0.5)
             assert session.scalar(opened) == expected
     finally:

@@ -158,6 +158,12 @@ def _active() -> ColumnElement[bool]:
     return JobRow.state.in_([JobState.QUEUED.value, JobState.RUNNING.value])
 
 
+def unfinished() -> ColumnElement[bool]:
+    """Queued, running or dead: exactly the rows of the index of unfinished jobs."""
+    return JobRow.state.in_([JobState.QUEUED.value, JobState.RUNNING.value,
+                             JobState.DEAD.value])
+
+
 def _held(ids: Iterable[int], holder: str) -> ColumnElement[bool]:
     return and_(JobRow.id.in_(list(ids)), JobRow.locked_by == holder,
                 JobRow.state == JobState.RUNNING.value)
@@ -260,12 +266,6 @@ def cancel(session: Session, link: str, keys: Sequence[str], now: datetime) -> N
                JobRow.state == JobState.QUEUED.value)
         .values(state=JobState.CANCELLED.value, updated_at=now)
     )
-
-
-def unfinished_kinds(session: Session, link: str) -> set[str]:
-    """The kinds of the link's queued or running jobs, from the index of unfinished jobs."""
-    return set(session.scalars(select(JobRow.kind).where(JobRow.link == link, _active())
-                               .distinct()))
 
 
 def due_counts(session: Session, link: str, now: datetime) -> dict[str, int]:

@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from connector import jobs
 from connector.report import SyncReport
@@ -37,12 +37,12 @@ class Outcome(StrEnum):
 
 
 def start(store: Store, link: str, holder: str, now: datetime) -> int:
-    with store.session() as session:
-        row = SyncRunRow(link=link, holder=holder, started_at=now, outcome=Outcome.RUNNING,
-                         pulled={}, moved={}, transferred=0, failure_count=0, failures=[])
-        session.add(row)
-        session.flush()
-        return row.id
+    """Record a pass as running; one statement that commits on its own."""
+    with store.statement() as session:
+        return int(session.execute(insert(SyncRunRow).values(
+            link=link, holder=holder, started_at=now, outcome=Outcome.RUNNING.value,
+            pulled={}, moved={}, transferred=0, failure_count=0, failures=[],
+        ).returning(SyncRunRow.id)).scalar_one())
 
 
 def finish(store: Store, run_id: int, outcome: Outcome, now: datetime,
@@ -56,16 +56,19 @@ def finish(store: Store, run_id: int, outcome: Outcome, now: datetime,
             "transferred": len(report.transferred), "failure_count": len(report.failures),
             "failures": [{"resource": f.resource, "item": scrub(f.item),
                           "reason": scrub(f.reason)} for f in report.failures[:KEPT_FAILURES]]}
-    with store.session() as session:
+    with store.statement() as session:  # one statement: it commits on its own
         session.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(**done))
 
 
-def synced_since(store: Store, link: str, since: datetime) -> bool:
-    """Whether a pass of the link (by any process) ended after ``since``: daemons sharing a
-    store leave such a link to its next round instead of syncing it again at once."""
+def synced_since(store: Store, links: Sequence[str], since: datetime) -> set[str]:
+    """Which of the links had a pass (by any process) end after ``since``, in one query:
+    daemons sharing a store leave such a link to its next round instead of syncing it again
+    at once."""
+    if not links:
+        return set()
     with store.statement() as session:
-        return session.scalar(select(SyncRunRow.id).where(
-            SyncRunRow.link == link, SyncRunRow.finished_at >= since).limit(1)) is not None
+        return set(session.scalars(select(SyncRunRow.link).distinct().where(
+            SyncRunRow.link.in_(list(links)), SyncRunRow.finished_at >= since)))
 
 
 def prune(store: Store, before: datetime) -> int:

@@ -39,6 +39,9 @@ class PassStart:
     pass (``LinkContext.queue``): a kind not named here has nothing to claim."""
     dead: bool = False
     """Whether the link had a dead job at the start: else only a job of the pass can die."""
+    approved: bool = False
+    """Whether the link had an approved claim at the start: else transfers are scheduled
+    only if the pass itself approves one (``Lifecycle.entered``)."""
 
 
 @dataclass

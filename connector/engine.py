@@ -31,6 +31,7 @@ from connector import (
 from connector.claims import view
 from connector.clock import local_date
 from connector.context import LinkContext
+from connector.domain import ClaimState
 from connector.errors import AdapterError, ConfigError
 from connector.report import SyncReport
 from connector.store.db import Store
@@ -141,7 +142,8 @@ def _pass(ctx: LinkContext) -> None:
     if new_day:  # only the local day of the last classification is ever compared
         with ctx.tx() as session:
             pull.set_cursor(session, ctx.link, CLASSIFIED, ctx.now(), ctx.now())
-    _step(ctx, "schedule", lambda: transfer.schedule(ctx))
+    if known.approved or ClaimState.APPROVED in ctx.claims.entered:
+        _step(ctx, "schedule", lambda: transfer.schedule(ctx))
     if not ctx.dry_run and agency_read:
         _step(ctx, "transfer", lambda: transfer.run_transfers(ctx))
     _step(ctx, "payouts", lambda: payouts.fetch_payouts(ctx))

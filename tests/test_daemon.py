@@ -49,10 +49,10 @@ def test_the_leases_of_a_dead_process_on_this_host_are_taken_over_at_once(
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    holder = f"{socket.gethostname()}:{gone}"
-    assert daemon.acquire_many(store, ["a", "b"], holder, T0, TTL) == {"a", "b"}
-    assert daemon.acquire_many(store, ["a", "b", "c"], "elsewhere:1", T0, TTL) == {"c"}
-    assert daemon.acquire_many(store, ["a", "b"], "other", T0, TTL) == {"a", "b"}
+    here = socket.gethostname()
+    assert daemon.acquire_many(store, ["a", "b"], f"{here}:{gone}", T0, TTL) == {"a", "b"}
+    assert daemon.acquire_many(store, ["c"], f"{here}:1", T0, TTL) == {"c"}  # init: alive
+    assert daemon.acquire_many(store, ["a", "b", "c", "d"], "other", T0, TTL) == {"a", "b", "d"}
 
 
 def three_links(tmp_path: Path) -> Runtime:

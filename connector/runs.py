@@ -124,11 +124,13 @@ def status(store: Store, links: Sequence[str], now: datetime, world_now: datetim
             .group_by(ItemErrorRow.link)).all())
         due = dict(session.execute(
             select(JobRow.link, func.count()).where(
-                JobRow.link.in_(names), JobRow.state == jobs.JobState.QUEUED.value,
+                JobRow.link.in_(names), jobs.unfinished(),
+                JobRow.state == jobs.JobState.QUEUED.value,
                 JobRow.run_after <= world_now).group_by(JobRow.link)).all())
         dead = dict(session.execute(
             select(JobRow.link, func.count()).where(
-                JobRow.link.in_(names), JobRow.state == jobs.JobState.DEAD.value)
+                JobRow.link.in_(names), jobs.unfinished(),
+                JobRow.state == jobs.JobState.DEAD.value)
             .group_by(JobRow.link)).all())
         leases = {row.link: row for row in session.scalars(
             select(LeaseRow).where(LeaseRow.link.in_(names)))}

@@ -1,8 +1,9 @@
 """The long-running daemon: sync every link in turn, forever, safely beside other daemons.
 
-Before it syncs a link a process takes that link's lease in the store; another daemon on
-the same store skips a leased link, so thousands of links spread over several processes
-and machines without two passes of one link at a time. A lease whose holder died runs out.
+Before it syncs a link a process takes that link's lease in the store (a daemon takes
+twenty at once, ``HeldLeases``); another daemon on the same store skips a leased link, so
+thousands of links spread over several processes and machines without two passes of one
+link at a time. A lease whose holder died runs out.
 """
 
 from __future__ import annotations
@@ -281,12 +282,19 @@ class HeldLeases:
         return renew
 
     def release(self) -> None:
+        """Give the leases back; one that cannot be (the store gone) runs out instead."""
         links, self.links = sorted(self.links), set()
         try:
             release_many(self.store, links, self.holder)
+            return
         except Exception:  # a deadlock with a daemon taking one over: one at a time then
-            for link in links:
+            pass
+        for link in links:
+            try:
                 release(self.store, link, self.holder)
+            except Exception as exc:
+                log.warning("lease not given back; it runs out", link=link,
+                            error=error_line(f"{type(exc).__name__}: {exc}"))
 
 
 def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = None,
@@ -327,9 +335,15 @@ def sync_round(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop,
     held = HeldLeases(rt.store, lease)
     while todo and not stop.requested.is_set():
         chunk, todo = todo[:LEASE_CHUNK], todo[LEASE_CHUNK:]
-        taken = held.take(chunk)
         try:
+            taken = held.take(chunk)
             recent = runs.synced_since(rt.store, sorted(taken), wall.now() - interval)
+        except Exception as exc:  # the store gone for a moment: these wait for next round
+            log.warning("links not leased; tried again next round", links=len(chunk),
+                        error=error_line(f"{type(exc).__name__}: {exc}"))
+            held.release()
+            continue
+        try:
             for i, name in enumerate(chunk):
                 if stop.requested.is_set():
                     break

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from connector.secrets import scrub
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -44,7 +46,9 @@ class SyncReport:
         return not self.failures
 
     def fail(self, resource: str, key: str, reason: str, item: str = "") -> None:
-        self.failures.append(Failure(resource, key, reason, item or f"{resource} {key}"))
+        """Record a failure; its reason is printed, logged and stored, so it is scrubbed of
+        every secret here, whatever the adapter put in its message."""
+        self.failures.append(Failure(resource, key, scrub(reason), item or f"{resource} {key}"))
 
     def as_dict(self) -> dict[str, Any]:
         return {

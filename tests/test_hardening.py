@@ -13,43 +13,25 @@ import os
 import sqlite3
 import sys
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from pydantic import BaseModel
 
-from connector import cli, hookimpl
+from connector import hookimpl
 from connector.config import load_settings
-from connector.errors import ConfigError
+from connector.errors import AdapterError, ConfigError
 from connector.ports import AdapterContext
 from connector.registry import load_registry
 from connector.secrets import Secret, redact, scrub
+from tests.support import cli_environment, main
 
 SECRET = "pk_live_5f3c9a2e77d1"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("CONNECTOR_") and name != "CONNECTOR_TEST_PG_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "120")
-    yield
-    structlog.reset_defaults()
-
-
-def main(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
-         *argv: str) -> tuple[int, str, str]:
-    """``connector ARGV`` through the console entry point, every byte written captured."""
-    monkeypatch.setattr(sys, "argv", ["connector", *argv])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    out, err = capfd.readouterr()
-    code = exc.value.code if isinstance(exc.value.code, int) else 1
-    return code, out, err
+clean_env = cli_environment(columns=120)
 
 
 def private(path: Path, text: str) -> Path:
@@ -89,9 +71,19 @@ class LeakyErp:
         pass
 
 
-leaky_plugin = types.SimpleNamespace(
-    connector_register_adapters=hookimpl(
-        lambda register: register.erp("leaky", LeakyErp)))
+class RefusingErp(LeakyErp):
+    """An ERP whose refusal, an expected failure of one step, quotes its key."""
+
+    def company(self) -> Any:
+        raise AdapterError(f"401 for key {self.settings.client_key.get_secret_value()}")
+
+
+def _register(register: Any) -> None:
+    register.erp("leaky", LeakyErp)
+    register.erp("refusing", RefusingErp)
+
+
+leaky_plugin = types.SimpleNamespace(connector_register_adapters=hookimpl(_register))
 
 
 def with_leaky_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,6 +111,29 @@ def test_2_a_daemon_with_a_failing_link_never_prints_its_secret(
     assert "client_key =" not in err and "locals" not in err.lower()
     assert err.count("link synced") == 2  # the other link went on
     assert SECRET not in out + err
+
+
+def test_2_a_failed_step_is_reported_by_sync_without_the_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """A side refusing with its key in the message: `sync`, `sync --json` and the run
+    stored for `status` report the failed step with the key scrubbed."""
+    with_leaky_adapter(monkeypatch)
+    monkeypatch.setenv("LEAKY_KEY", SECRET)
+    cfg = private(tmp_path / "c.toml", f'state_dir = "{tmp_path}"\n'
+                  '[[links]]\nname = "refusing"\n'
+                  '[links.erp]\nadapter = "refusing"\nclient_key = "${LEAKY_KEY}"\n'
+                  '[links.agency]\nadapter = "mock"\n')
+    code, out, err = main(monkeypatch, capfd, "--config", str(cfg), "sync", "--json")
+    assert code == 1, err
+    [report] = json.loads(out)
+    [failure] = [f for f in report["failures"] if f["item"] == "company step"]
+    assert failure["reason"] == "AdapterError: 401 for key ***"
+    code, out, err = main(monkeypatch, capfd, "--config", str(cfg), "sync")
+    assert code == 1 and "401 for key ***" in out, out + err
+    code, status, err = main(monkeypatch, capfd, "--config", str(cfg), "status", "--json")
+    assert code in (0, 1) and "refusing" in status, err
+    assert SECRET not in out + err + status
 
 
 def test_2_a_configuration_error_stops_the_daemon_at_start_with_one_line(

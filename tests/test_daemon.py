@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from connector import daemon
 from connector.config import load_settings
@@ -80,6 +83,26 @@ def test_a_round_takes_the_leases_of_its_links_in_one_statement(tmp_path: Path) 
     summary = daemon.run(rt, timedelta(0), TTL, rounds=1)
     assert summary.passes == 3 and summary.failed == {}
     assert leases == ["INSERT", "DELETE"]
+
+
+def test_a_chunk_held_past_its_time_is_handed_back_after_the_pass_in_hand(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow pass must not keep the rest of its chunk from other daemons: once the leases
+    were held ``HOLD``, the links not synced yet are given back and taken afresh."""
+    rt = three_links(tmp_path)
+    monkeypatch.setattr(daemon, "HOLD", timedelta(0))
+    taken: list[list[str]] = []
+    take = daemon.acquire_many
+
+    def noted(store: Store, links: Any, *args: Any) -> set[str]:
+        taken.append(sorted(links))
+        return take(store, links, *args)
+
+    monkeypatch.setattr(daemon, "acquire_many", noted)
+    summary = daemon.run(rt, timedelta(0), TTL, rounds=1)
+    assert summary.passes == 3 and summary.failed == {}
+    assert taken == [["one", "three", "two"], ["three", "two"], ["three"]]
+    assert daemon.leases(rt.store) == []
 
 
 def test_a_round_leaves_a_link_leased_elsewhere_to_its_holder(tmp_path: Path) -> None:

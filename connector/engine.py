@@ -105,7 +105,7 @@ def _report_open_failures(ctx: LinkContext) -> None:
     the pass stored item errors or had jobs to do (only those can have died). An idle link
     with nothing open reads nothing here."""
     known, report = ctx.known, ctx.report
-    if known is None:
+    if known is None or not (known.errors_open or known.dead or known.unfinished):
         return
     with ctx.statement() as session:
         if known.errors_open:

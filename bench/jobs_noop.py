@@ -9,7 +9,8 @@ PostgreSQL, then that many worker processes start at once, each running ``worker
 with a no-op handler until the queue is empty: claim a batch under one lease, call the
 handler, end the batch in one statement. Only the draining is timed. No agency, no claims:
 this is the job machinery alone. With one worker it also counts statements and
-transactions per job.
+transactions per job; on PostgreSQL it reports the share of the jobs table's row updates
+(a claim and an end per job) made in place, without new index entries (HOT).
 
 On PostgreSQL, procrastinate (the ``bench`` extra) then runs the same no-op jobs in the
 same run, from a fresh table after ``ANALYZE``, at concurrency 1, when it is installed
@@ -99,6 +100,22 @@ def run_workers(store: Store, workers: int) -> dict[str, Any]:
             "transactions": sum(r["transactions"] for r in results)}
 
 
+def hot_share(store: Store, updates: int) -> float | None:
+    """The share of the jobs table's row updates PostgreSQL made in place (HOT: no new
+    index entries), from its statistics, which each worker's connection reports as it
+    closes; None when they have not all arrived within two seconds."""
+    query = text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                 "WHERE relname = 'jobs' AND schemaname = current_schema()")
+    for _ in range(20):
+        with store.statement() as session:
+            session.execute(text("SELECT pg_stat_clear_snapshot()"))
+            row = session.execute(query).one_or_none()
+        if row is not None and row[0] >= updates:
+            return float(row[1]) / row[0]
+        time.sleep(0.1)
+    return None
+
+
 def peer(n: int, pg_url: str) -> float | None:
     try:
         sys.path.insert(0, str(Path(__file__).parent / "compare"))
@@ -139,15 +156,19 @@ def main() -> int:
                 with cm as store:
                     enqueue_s = enqueue(store, n)
                     r = run_workers(store, workers)
+                    hot = hot_share(store, 2 * n) if db == "postgresql" else None
             assert r["done"] == n, (r["done"], n)
             load = os.getloadavg()[0]
+            hot_text = "" if hot is None else f", {hot:.0%} of row updates in place (HOT)"
             print(f"  {db:<11} {workers} worker(s): run {n / r['seconds']:>8,.0f} jobs/s "
                   f"({r['statements'] / n:.3f} statements, {r['transactions'] / n:.3f} tx "
-                  f"per job); enqueue {n / enqueue_s:,.0f} jobs/s   load average {load:.2f}")
+                  f"per job{hot_text}); enqueue {n / enqueue_s:,.0f} jobs/s   "
+                  f"load average {load:.2f}")
             figures["runs"].append({"db": db, "workers": workers, "jobs_per_s": n / r["seconds"],
                                     "statements_per_job": r["statements"] / n,
                                     "tx_per_job": r["transactions"] / n,
-                                    "enqueue_per_s": n / enqueue_s, "load": load})
+                                    "enqueue_per_s": n / enqueue_s, "hot_share": hot,
+                                    "load": load})
         if db == "postgresql" and not args.no_peer:
             figures["procrastinate_per_s"] = peer(args.peer_jobs, args.pg_url)
             figures["peer_load"] = os.getloadavg()[0]

@@ -1,13 +1,13 @@
-"""Many small companies on one store, synced one after another as `connector sync` does.
+"""Many small companies on one store, synced one after another as the daemon does.
 
     .venv/bin/python bench/many_links.py                       # 500 links x ~50 open invoices
     .venv/bin/python bench/many_links.py --links 200 --open 50 --db sqlite
 
 Every link has its own generated mock world (its own file under a temporary state folder)
 and all links share one store: a fresh PostgreSQL schema (dropped afterwards) or SQLite.
-The links are synced through ``connector.runtime.Runtime`` exactly like the CLI's ``sync``
-(take the link's lease, open its adapters, ``engine.sync``, close the adapters, which saves
-the mock world, release the lease), in three rounds:
+Each round is one round of the daemon (``connector.daemon.sync_round``): the links' leases
+taken many at once, each link's pass recorded as a run (``connector runs``), its adapters
+opened and closed, ``engine.sync``, the leases given back. Three rounds:
 
 1. ``first``: every link's first sync (pull and classification);
 2. ``idle``: each world's clock moved 10 minutes, nothing changed;
@@ -43,9 +43,8 @@ from _common import (
 )
 from sync_big_company import OPEN_PER_CUSTOMER, spread_change_times
 
-from connector import actions, engine
+from connector import actions, daemon, engine
 from connector.config import Settings
-from connector.daemon import leased
 from connector.runtime import Runtime
 from connector.store.db import Store
 from connector_adapters.mock import plugin as mock_plugin
@@ -85,8 +84,18 @@ def run(store: Store, args: argparse.Namespace, state_dir: Path) -> dict[str, An
     meter = Meter(counter, profile=args.profile)
     meter.wrap(MockErp, "close", "mock world save (erp.close)")
     meter.wrap(MockAgency, "close", "mock world save (agency.close)")
-    meter.wrap(engine, "sync", "engine.sync")
     pulled: dict[str, int] = {}
+    sync = engine.sync
+
+    def counted(ctx: Any) -> Any:
+        report = sync(ctx)
+        if meter.current is not None and meter.current.name == "first":
+            for k, v in report.pulled.items():
+                pulled[k] = pulled.get(k, 0) + v
+        return report
+
+    engine.sync = counted  # type: ignore[assignment]
+    meter.wrap(engine, "sync", "engine.sync")
     try:
         for round_ in ("first", "idle", "transfer"):
             if round_ == "idle":
@@ -100,19 +109,16 @@ def run(store: Store, args: argparse.Namespace, state_dir: Path) -> dict[str, An
                     world.advance(timedelta(hours=2, minutes=1))
             cases = sum(w.agency.registrations for w in worlds.values())
             with meter.phase(round_) as phase:
-                for name in rt.link_names(None):
-                    with leased(rt.store, name) as renew, rt.link(name) as ctx:
-                        if renew is not None:  # newer connectors renew the lease mid-pass
-                            ctx.keepalive = renew
-                        report = engine.sync(ctx)
-                    if round_ == "first":
-                        for k, v in report.pulled.items():
-                            pulled[k] = pulled.get(k, 0) + v
+                summary = daemon.Summary()
+                daemon.sync_round(rt, timedelta(0), daemon.DEFAULT_LEASE, daemon.Stop(),
+                                  summary)
+                assert summary.passes == len(names) and not summary.failed, summary.lines()
             phase.extra["cases"] = sum(w.agency.registrations for w in worlds.values()) - cases
     finally:
-        for owner, name in ((MockErp, "close"), (MockAgency, "close"), (engine, "sync")):
+        for owner, name in ((MockErp, "close"), (MockAgency, "close")):
             fn = getattr(owner, name)
             setattr(owner, name, getattr(fn, "__wrapped__", fn))
+        engine.sync = sync  # type: ignore[assignment]
     n = len(names)
     print(f"\n== {args.links} links x ~{args.open} open invoices, {store.dialect} ==")
     print(f"first round pulled: {pulled}")

@@ -12,7 +12,7 @@ import pluggy
 import structlog
 from sqlalchemy.orm import Session
 
-from connector import events, jobs
+from connector import events, item_errors, jobs
 from connector.clock import Clock, local_date
 from connector.config import LinkSettings
 from connector.domain import DEFAULT_TIMEZONE, Company
@@ -37,6 +37,11 @@ class PassStart:
     unfinished: set[str] = field(default_factory=set)
     """Job kinds with a queued or running job at the start, and those queued during the
     pass (``LinkContext.queue``): a kind not named here has nothing to claim."""
+    dead: bool = False
+    """Whether the link had a dead job at the start: else only a job of the pass can die."""
+    approved: bool = False
+    """Whether the link had an approved claim at the start: else transfers are scheduled
+    only if the pass itself approves one (``Lifecycle.entered``)."""
 
 
 @dataclass
@@ -99,6 +104,7 @@ class LinkContext:
             with self.store.session() as session:
                 yield session
                 moved = events.written(session)
+                self._note_errors(session)
             if moved:  # committed: now, and only now, plugins hear of the moves
                 self.deliver_events()
             return
@@ -107,6 +113,7 @@ class LinkContext:
             self._dry_session.begin()
         yield self._dry_session
         self._dry_session.flush()
+        self._note_errors(self._dry_session)
 
     @contextmanager
     def statement(self) -> Iterator[Session]:
@@ -118,6 +125,11 @@ class LinkContext:
             return
         with self.store.statement() as session:
             yield session
+            self._note_errors(session)
+
+    def _note_errors(self, session: Session) -> None:
+        if self.known is not None:
+            self.known.errors_open |= item_errors.stored(session)
 
     def deliver_events(self) -> None:
         """Tell plugins the link's committed claim events (also those a crash left behind)."""

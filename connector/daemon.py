@@ -1,8 +1,9 @@
 """The long-running daemon: sync every link in turn, forever, safely beside other daemons.
 
-Before it syncs a link a process takes that link's lease in the store; another daemon on
-the same store skips a leased link, so thousands of links spread over several processes
-and machines without two passes of one link at a time. A lease whose holder died runs out.
+Before it syncs a link a process takes that link's lease in the store (a daemon takes
+twenty at once, ``HeldLeases``); another daemon on the same store skips a leased link, so
+thousands of links spread over several processes and machines without two passes of one
+link at a time. A lease whose holder died runs out.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector import jobs, runs
 from connector.clock import SystemClock
@@ -26,28 +29,53 @@ from connector.config import Settings
 from connector.errors import ConnectorError, LinkBusy, Stopping
 from connector.plain import error_line
 from connector.runtime import Runtime
-from connector.store.db import Store, upsert
+from connector.store.db import Store
 from connector.store.schema import LeaseRow
 
 log = structlog.get_logger(__name__)
 
 
 def acquire(store: Store, link: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """Take or renew the link's lease; False while another live holder has it.
+    """Take or renew the link's lease; False while another live holder has it."""
+    return link in acquire_many(store, [link], holder, now, ttl)
 
-    A holder is live until its lease runs out, except one on this host whose process is
-    gone (killed, crashed on a full disk): that lease is taken over at once."""
-    with store.session() as session:
-        upsert(session, LeaseRow, [{"link": link, "holder": holder, "until": now + ttl}],
-               keys=("link",))
-        current = session.scalar(select(LeaseRow.holder).where(LeaseRow.link == link))
-        free = (LeaseRow.holder == holder) | (LeaseRow.until < now)
-        if current is not None and current != holder and _gone(current):
-            free |= LeaseRow.holder == current
-        taken = session.execute(
-            update(LeaseRow).where(LeaseRow.link == link, free)
-            .values(holder=holder, until=now + ttl))
-        return bool(taken.rowcount)  # type: ignore[attr-defined]
+
+def acquire_many(store: Store, links: Sequence[str], holder: str, now: datetime,
+                 ttl: timedelta) -> set[str]:
+    """Take or renew the leases of these links at once; returns those taken. Another
+    holder's lease stands until it runs out, except one on this host whose process is gone
+    (killed, crashed on a full disk): that lease is taken over at once.
+
+    One statement that commits on its own; a second one only when some link was held by
+    another process, to look whether that process is gone. The links are written in order,
+    so daemons taking the same links at the same moment wait for each other, never lock."""
+    taken = _take(store, links, holder, now, ttl, ())
+    held = [link for link in links if link not in taken]
+    if held:
+        with store.statement() as session:
+            holders = set(session.scalars(select(LeaseRow.holder).distinct().where(
+                LeaseRow.link.in_(held))))
+        gone = sorted(h for h in holders if h != holder and _gone(h))
+        if gone:
+            taken |= _take(store, held, holder, now, ttl, gone)
+    return taken
+
+
+def _take(store: Store, links: Sequence[str], holder: str, now: datetime, ttl: timedelta,
+          gone: Sequence[str]) -> set[str]:
+    if not links:
+        return set()
+    free = (LeaseRow.holder == holder) | (LeaseRow.until < now)
+    if gone:
+        free |= LeaseRow.holder.in_(list(gone))
+    new = (pg_insert if store.dialect == "postgresql" else sqlite_insert)(LeaseRow).values(
+        [{"link": link, "holder": holder, "until": now + ttl} for link in sorted(links)])
+    statement = new.on_conflict_do_update(
+        index_elements=["link"], where=free,
+        set_={"holder": new.excluded.holder, "until": new.excluded.until},
+    ).returning(LeaseRow.link)
+    with store.statement() as session:
+        return set(session.scalars(statement))
 
 
 def _gone(holder: str) -> bool:
@@ -92,8 +120,16 @@ def busy(store: Store, link: str) -> LinkBusy:
 
 
 def release(store: Store, link: str, holder: str) -> None:
-    with store.session() as session:
-        session.execute(delete(LeaseRow).where(LeaseRow.link == link, LeaseRow.holder == holder))
+    release_many(store, [link], holder)
+
+
+def release_many(store: Store, links: Sequence[str], holder: str) -> None:
+    """Give back those of these leases that ``holder`` still has, in one statement."""
+    if not links:
+        return
+    with store.statement() as session:
+        session.execute(delete(LeaseRow).where(LeaseRow.link.in_(list(links)),
+                                               LeaseRow.holder == holder))
 
 
 def break_lease(store: Store, link: str) -> LeaseRow | None:
@@ -142,7 +178,7 @@ def check_links(rt: Runtime) -> None:
     """Open every link's adapters once: a configuration error stops the daemon at start-up
     with one line, instead of failing the link on every interval forever."""
     for name in rt.link_names(None):
-        with rt.link(name):
+        with rt.link(name, company=False):
             pass
 
 
@@ -203,19 +239,73 @@ class Stop:
         self._nudge.clear()
 
 
+LEASE_CHUNK = 20
+"""Links whose leases a daemon takes in one statement and then syncs in turn: an idle link
+costs a twentieth of a lease statement instead of two commits of its own."""
+HOLD = timedelta(seconds=2)
+"""Once a chunk's leases were held this long, the links not yet synced go back after the
+pass in hand: a slow pass does not keep the rest of its chunk from other daemons."""
+
+
+class HeldLeases:
+    """This process's leases on a chunk of links, taken at once and given back at once.
+
+    Each pass renews them all (``renewal``) as ``leased`` renews one: a renewal that finds
+    the pass's link taken by another process stops that pass."""
+
+    def __init__(self, store: Store, ttl: timedelta) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.holder = jobs.worker_id()
+        self.clock = SystemClock()
+        self.links: set[str] = set()
+        self.taken_at = self.renewed = self.clock.now()
+
+    def take(self, links: Sequence[str]) -> set[str]:
+        self.taken_at = self.renewed = self.clock.now()
+        self.links = acquire_many(self.store, links, self.holder, self.taken_at, self.ttl)
+        return set(self.links)
+
+    def held_for(self) -> timedelta:
+        return self.clock.now() - self.taken_at
+
+    def renewal(self, link: str) -> Callable[[], None]:
+        def renew() -> None:
+            now = self.clock.now()
+            if now - self.renewed >= self.ttl / 3:
+                self.links = acquire_many(self.store, sorted(self.links), self.holder, now,
+                                          self.ttl)
+                self.renewed = now
+            if link not in self.links:
+                raise LinkBusy(f"lost the lease on link {link} to another process; stopping")
+
+        return renew
+
+    def release(self) -> None:
+        """Give the leases back; one that cannot be (the store gone) runs out instead."""
+        links, self.links = sorted(self.links), set()
+        try:
+            release_many(self.store, links, self.holder)
+            return
+        except Exception:  # a deadlock with a daemon taking one over: one at a time then
+            pass
+        for link in links:
+            try:
+                release(self.store, link, self.holder)
+            except Exception as exc:
+                log.warning("lease not given back; it runs out", link=link,
+                            error=error_line(f"{type(exc).__name__}: {exc}"))
+
+
 def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = None,
         rounds: int | None = None, reload: Callable[[], Settings] | None = None) -> Summary:
     """Sync all links every ``interval`` until told to stop (or ``rounds`` are done).
 
-    A link that another process synced within the last ``interval`` waits for the next
-    round. Each round first reads the configuration again with ``reload`` (a link file added or
+    Each round first reads the configuration again with ``reload`` (a link file added or
     changed is picked up without a restart; a broken one is logged and the links stay as
     they were), queues again the jobs of processes that died (``jobs.reap``) and prunes old
-    runs. A link that fails logs one line per round; only an unexpected error
-    adds a traceback (never with local variables, every secret scrubbed: ``connector.logs``).
+    runs; then it syncs the links (``sync_round``).
     """
-    from connector.passes import run_pass  # it takes its lease from here
-
     stop = stop or Stop()
     check_links(rt)
     summary = Summary()
@@ -224,38 +314,82 @@ def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = 
         if reload is not None and summary.rounds:
             _reload(rt, reload)
         summary.reaped += _housekeeping(rt, wall.now())
-        for name in rt.link_names(None):
-            if stop.requested.is_set():
-                break
-            if runs.synced_since(rt.store, name, wall.now() - interval):
-                summary.skipped += 1  # another daemon synced it a moment ago
-                continue
-            try:
-                report = run_pass(rt, name, lease, hurry=stop.hurry)
-            except LinkBusy as exc:  # leased elsewhere: its turn comes next round
-                summary.skipped += 1
-                log.info("link skipped", link=name, reason=error_line(exc))
-                continue
-            except Stopping:
-                summary.interrupted = True
-                break
-            except ConnectorError as exc:  # a known failure: one line, no traceback
-                summary.failed[name] = [error_line(exc)]
-                log.error("link failed", link=name, error=error_line(exc))
-                continue
-            except Exception as exc:  # one link's trouble must not stop the others
-                summary.failed[name] = [f"crashed: {error_line(exc)}"]
-                log.exception("link sync crashed", link=name)
-                continue
-            summary.passes += 1
-            summary.failed.pop(name, None)
-            if report.failures:
-                summary.failed[name] = [f"{f.item}: {f.reason}" for f in report.failures]
+        sync_round(rt, interval, lease, stop, summary)
         summary.rounds += 1
         if rounds is None or summary.rounds < rounds:
             stop.pause(interval.total_seconds())
     summary.interrupted = summary.interrupted or stop.requested.is_set()
     return summary
+
+
+def sync_round(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop,
+               summary: Summary) -> None:
+    """Sync every link once, ``LEASE_CHUNK`` leases taken at a time.
+
+    A link leased by another process, or that one synced within the last ``interval``,
+    waits for the next round. A link that fails logs one line; only an unexpected error
+    adds a traceback (never with local variables, every secret scrubbed: ``connector.logs``).
+    """
+    wall = SystemClock()
+    todo = rt.link_names(None)
+    held = HeldLeases(rt.store, lease)
+    while todo and not stop.requested.is_set():
+        chunk, todo = todo[:LEASE_CHUNK], todo[LEASE_CHUNK:]
+        try:
+            taken = held.take(chunk)
+            recent = runs.synced_since(rt.store, sorted(taken), wall.now() - interval)
+        except Exception as exc:  # the store gone for a moment: these wait for next round
+            log.warning("links not leased; tried again next round", links=len(chunk),
+                        error=error_line(f"{type(exc).__name__}: {exc}"))
+            held.release()
+            continue
+        try:
+            for i, name in enumerate(chunk):
+                if stop.requested.is_set():
+                    break
+                if name not in taken:  # leased elsewhere: its turn comes next round
+                    summary.skipped += 1
+                    log.info("link skipped", link=name, reason=error_line(busy(rt.store, name)))
+                    continue
+                if name in recent:  # another daemon synced it a moment ago
+                    summary.skipped += 1
+                    continue
+                if not _sync_one(rt, name, lease, held.renewal(name), stop, summary):
+                    return
+                if held.held_for() > HOLD:  # hand the rest back, take them afresh
+                    todo = chunk[i + 1:] + todo
+                    break
+        finally:
+            held.release()
+
+
+def _sync_one(rt: Runtime, name: str, lease: timedelta, renew: Callable[[], None],
+              stop: Stop, summary: Summary) -> bool:
+    """One pass of a link under a lease held already; False when the process is stopping."""
+    from connector.passes import run_pass  # it runs its passes with these leases
+
+    try:
+        report = run_pass(rt, name, lease, hurry=stop.hurry, renew=renew)
+    except LinkBusy as exc:  # lost to another process mid-pass
+        summary.skipped += 1
+        log.info("link skipped", link=name, reason=error_line(exc))
+        return True
+    except Stopping:
+        summary.interrupted = True
+        return False
+    except ConnectorError as exc:  # a known failure: one line, no traceback
+        summary.failed[name] = [error_line(exc)]
+        log.error("link failed", link=name, error=error_line(exc))
+        return True
+    except Exception as exc:  # one link's trouble must not stop the others
+        summary.failed[name] = [f"crashed: {error_line(exc)}"]
+        log.exception("link sync crashed", link=name)
+        return True
+    summary.passes += 1
+    summary.failed.pop(name, None)
+    if report.failures:
+        summary.failed[name] = [f"{f.item}: {f.reason}" for f in report.failures]
+    return True
 
 
 def _housekeeping(rt: Runtime, now: datetime) -> int:

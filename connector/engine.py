@@ -17,10 +17,21 @@ from typing import TypeVar
 import structlog
 from sqlalchemy import text
 
-from connector import agency_pull, classify, item_errors, jobs, ledger, payouts, pull, transfer
+from connector import (
+    agency_pull,
+    classify,
+    item_errors,
+    jobs,
+    ledger,
+    pass_start,
+    payouts,
+    pull,
+    transfer,
+)
 from connector.claims import view
 from connector.clock import local_date
 from connector.context import LinkContext
+from connector.domain import ClaimState
 from connector.errors import AdapterError, ConfigError
 from connector.report import SyncReport
 from connector.store.db import Store
@@ -76,15 +87,7 @@ def sync(ctx: LinkContext) -> SyncReport:
         if not ctx.dry_run:
             ctx.deliver_events()  # those a crash left behind, before any new ones
         _pass(ctx)
-        # Every record that cannot be handled right now is a failure of the pass, until fixed.
-        with ctx.statement() as session:
-            for error in item_errors.open_errors(session, ctx.link):
-                report.fail(error.resource, error.key, error.reason,
-                            item_errors.item_of(error.resource, error.key, error.raw))
-            for job in jobs.dead(session, ctx.link):
-                report.fail(job.kind, job.key, f"gave up after {job.attempts} attempts "
-                            f"({job.last_error}); `connector retry {job.id}` tries again",
-                            jobs.item_of(job.kind, job.key, job.payload))
+        _report_open_failures(ctx)
     finally:
         ctx.known = None
         if ctx.dry_run:
@@ -95,9 +98,30 @@ def sync(ctx: LinkContext) -> SyncReport:
     return report
 
 
+def _report_open_failures(ctx: LinkContext) -> None:
+    """Every record that cannot be handled right now is a failure of the pass, until fixed.
+
+    Read only where there can be any: the pass start saw open item errors or dead jobs, or
+    the pass stored item errors or had jobs to do (only those can have died). An idle link
+    with nothing open reads nothing here."""
+    known, report = ctx.known, ctx.report
+    if known is None or not (known.errors_open or known.dead or known.unfinished):
+        return
+    with ctx.statement() as session:
+        if known.errors_open:
+            for error in item_errors.open_errors(session, ctx.link):
+                report.fail(error.resource, error.key, error.reason,
+                            item_errors.item_of(error.resource, error.key, error.raw))
+        if known.dead or known.unfinished:
+            for job in jobs.dead(session, ctx.link):
+                report.fail(job.kind, job.key, f"gave up after {job.attempts} attempts "
+                            f"({job.last_error}); `connector retry {job.id}` tries again",
+                            jobs.item_of(job.kind, job.key, job.payload))
+
+
 def _pass(ctx: LinkContext) -> None:
     with ctx.statement() as session:  # reads only: no transaction needed around them
-        ctx.known = known = pull.pass_start(session, ctx.link)
+        ctx.known = known = pass_start.read(session, ctx.link)
     before = known.company
     last = known.cursors.get(CLASSIFIED, (None, None))[0]
     ctx.company = _step(ctx, "company", lambda: pull.pull_company(ctx, before))
@@ -118,7 +142,8 @@ def _pass(ctx: LinkContext) -> None:
     if new_day:  # only the local day of the last classification is ever compared
         with ctx.tx() as session:
             pull.set_cursor(session, ctx.link, CLASSIFIED, ctx.now(), ctx.now())
-    _step(ctx, "schedule", lambda: transfer.schedule(ctx))
+    if known.approved or ClaimState.APPROVED in ctx.claims.entered:
+        _step(ctx, "schedule", lambda: transfer.schedule(ctx))
     if not ctx.dry_run and agency_read:
         _step(ctx, "transfer", lambda: transfer.run_transfers(ctx))
     _step(ctx, "payouts", lambda: payouts.fetch_payouts(ctx))

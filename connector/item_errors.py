@@ -41,6 +41,16 @@ def store(
     }
     upsert(session, ItemErrorRow, list(rows.values()), keys=("link", "resource", "key"),
            update=("reason", "raw", "last_seen", "resolved_at"))
+    session.info.setdefault(_STORED, set()).add(resource)
+
+
+_STORED = "item_errors_stored"
+
+
+def stored(session: Session) -> set[str]:
+    """The resources this session stored item errors of: a pass that started with none open
+    reads its open errors at its end only if it stored some."""
+    return set(session.info.get(_STORED, ()))
 
 
 def resolve(session: Session, link: str, resource: str, keys: Sequence[str],
@@ -61,12 +71,6 @@ def any_open(session: Session, link: str, resource: str) -> bool:
     return session.scalar(select(ItemErrorRow.id).where(
         ItemErrorRow.link == link, ItemErrorRow.resource == resource,
         ItemErrorRow.resolved_at.is_(None)).limit(1)) is not None
-
-
-def open_resources(session: Session, link: str) -> set[str]:
-    """The resources with anything waiting to be resolved, all in one query."""
-    return set(session.scalars(select(ItemErrorRow.resource).distinct().where(
-        ItemErrorRow.link == link, ItemErrorRow.resolved_at.is_(None))))
 
 
 def open_errors(session: Session, link: str) -> list[ItemErrorRow]:

@@ -161,6 +161,9 @@ class Lifecycle:
     def __init__(self, link: str, pm: Any = None) -> None:
         self.link = link
         self.pm = pm
+        self.entered: set[ClaimState] = set()
+        """The states claims were created in or moved to through this object: a pass whose
+        start saw no approved claim schedules transfers only if it approved one itself."""
 
     @property
     def listening(self) -> bool:
@@ -184,6 +187,7 @@ class Lifecycle:
             before = {i: S(s) for i, s in session.execute(select(
                 ClaimRow.invoice_id, ClaimRow.state).where(
                 ClaimRow.link == self.link, ClaimRow.invoice_id.in_(ids)))}
+        self.entered.update(c.state for c in claims)
         rows = [self._new_row(c, now) for c in claims]
         upsert(session, ClaimRow, rows, keys=("link", "invoice_id"),
                update=[k for k in rows[0] if k not in ("link", "invoice_id")],
@@ -256,6 +260,7 @@ class Lifecycle:
         if not chosen:
             return []
         old = {row.id: current[row.id][0] for row, _, _ in chosen}
+        self.entered.add(new)
         changes = [{"id": row.id, **values,
                     **_state_columns(old[row.id], new, now, current[row.id][1])}
                    for row, _, values in chosen]

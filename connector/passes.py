@@ -8,6 +8,8 @@ each failed item is a warning naming the link and the item by its number.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 
 import structlog
@@ -26,8 +28,11 @@ log = structlog.get_logger(__name__)
 
 def run_pass(rt: Runtime, name: str, lease: timedelta = DEFAULT_LEASE, *,
              dry_run: bool = False, hurry: threading.Event | None = None,
-             warn: bool = True) -> SyncReport:
+             warn: bool = True, renew: Callable[[], None] | None = None) -> SyncReport:
     """Sync link ``name`` once under its lease and record the run (not a dry run's).
+
+    The pass takes the link's lease and gives it back, unless the caller holds it already
+    and passes its ``renew`` (the daemon, which takes many links' leases at once).
 
     Once ``hurry`` is set the pass stops at its next step or job, hands the jobs it holds
     back to the queue and raises ``Stopping``; the run is recorded as interrupted.
@@ -35,13 +40,15 @@ def run_pass(rt: Runtime, name: str, lease: timedelta = DEFAULT_LEASE, *,
     """
     wall = SystemClock()
     with structlog.contextvars.bound_contextvars(link=name), \
-            leased(rt.store, name, lease) as renew, \
-            rt.link(name, dry_run=dry_run) as ctx:
+            (leased(rt.store, name, lease) if renew is None else nullcontext(renew)) as held, \
+            rt.link(name, dry_run=dry_run, company=False) as ctx:
 
         def keepalive() -> None:
             if hurry is not None and hurry.is_set():
                 raise Stopping
-            renew()
+            held()
+
+        keepalive()  # a lease taken a while ago is renewed, or found lost, before the pass
 
         ctx.keepalive = keepalive
         if dry_run:

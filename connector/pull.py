@@ -16,8 +16,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connector import item_errors, jobs
-from connector.context import LinkContext, PassStart
+from connector import item_errors
+from connector.context import LinkContext
 from connector.domain import Company, Customer, Invoice, ReminderLetter
 from connector.ports import Page
 from connector.rules import invoice_problem, is_open_claim
@@ -133,17 +133,6 @@ def pull_by_cursor(
             set_cursor(session, ctx.link, resource, newest, started)
         if ctx.known is not None:
             ctx.known.cursors[resource] = (newest, started)
-
-
-def pass_start(session: Session, link: str) -> PassStart:
-    """The link's company, cursors, resources with open item errors and kinds of unfinished
-    jobs, read at once."""
-    return PassStart(
-        company=stored_company(session, link),
-        cursors={row.resource: (row.value, row.updated_at) for row in session.scalars(
-            select(CursorRow).where(CursorRow.link == link))},
-        errors_open=item_errors.open_resources(session, link),
-        unfinished=jobs.unfinished_kinds(session, link))
 
 
 def pull_company(ctx: LinkContext, stored: Company | None = None) -> Company:

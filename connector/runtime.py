@@ -40,15 +40,21 @@ class Runtime:
         return erp, agency
 
     @contextmanager
-    def link(self, name: str | None = None, *, dry_run: bool = False) -> Iterator[LinkContext]:
-        """A link's context; adapters are closed (the mock world saved) on the way out."""
+    def link(self, name: str | None = None, *, dry_run: bool = False,
+             company: bool = True) -> Iterator[LinkContext]:
+        """A link's context; adapters are closed (the mock world saved) on the way out.
+
+        ``company`` reads the stored company into it; a pass reads it itself at its start
+        (``connector.pass_start``), so a pass's context leaves it out: one statement less."""
         settings = self.settings.link(name)
         erp, agency = self.adapters(settings)
-        with self.store.session() as session:
-            company = stored_company(session, settings.name)
+        stored = None
+        if company:
+            with self.store.statement() as session:
+                stored = stored_company(session, settings.name)
         try:
             yield LinkContext(settings=settings, store=self.store, erp=erp, agency=agency,
-                              clock=self.clock, pm=self.registry.pm, company=company,
+                              clock=self.clock, pm=self.registry.pm, company=stored,
                               ready_policy=getattr(erp, "ready_policy", REMINDER_FLOW),
                               dry_run=dry_run)
         finally:

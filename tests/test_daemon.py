@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from connector import daemon
 from connector.config import load_settings
@@ -30,6 +33,86 @@ def test_release_frees_the_link_for_others(store: Store) -> None:
     assert daemon.acquire(store, "a", "two", T0, TTL)
 
 
+def test_many_leases_are_taken_and_given_back_at_once(store: Store) -> None:
+    assert daemon.acquire_many(store, ["a", "b", "c"], "one", T0, TTL) == {"a", "b", "c"}
+    later = T0 + timedelta(minutes=5)
+    assert daemon.acquire_many(store, ["b", "c", "d"], "two", later, TTL) == {"d"}
+    assert daemon.acquire_many(store, ["a", "b"], "one", later, TTL) == {"a", "b"}  # renew
+    assert daemon.acquire_many(store, ["a", "c"], "two", T0 + timedelta(minutes=16),
+                               TTL) == {"c"}  # c ran out; a was renewed
+    daemon.release_many(store, ["a", "c", "d"], "two")  # only c and d are two's
+    assert daemon.acquire_many(store, ["c", "d"], "one", later, TTL) == {"c", "d"}
+
+
+def test_the_leases_of_a_dead_process_on_this_host_are_taken_over_at_once(
+        store: Store) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    here = socket.gethostname()
+    assert daemon.acquire_many(store, ["a", "b"], f"{here}:{gone}", T0, TTL) == {"a", "b"}
+    assert daemon.acquire_many(store, ["c"], f"{here}:1", T0, TTL) == {"c"}  # init: alive
+    assert daemon.acquire_many(store, ["a", "b", "c", "d"], "other", T0, TTL) == {"a", "b", "d"}
+
+
+def three_links(tmp_path: Path) -> Runtime:
+    config = tmp_path / "connector.toml"
+    config.write_text(f'state_dir = "{tmp_path}"\n' + "".join(f'''
+[[links]]
+name = "{name}"
+erp = {{ adapter = "mock", world = "{name}.json" }}
+agency = {{ adapter = "mock", world = "{name}.json" }}
+''' for name in ("one", "two", "three")))
+    return Runtime(load_settings(config))
+
+
+def test_a_round_takes_the_leases_of_its_links_in_one_statement(tmp_path: Path) -> None:
+    """A daemon leases a chunk of links at once and gives them back at once: an idle link
+    pays no lease statement and no commit of its own (``daemon.LEASE_CHUNK``)."""
+    import sqlalchemy as sa
+
+    rt = three_links(tmp_path)
+    daemon.run(rt, timedelta(0), TTL, rounds=1)
+    leases: list[str] = []
+    sa.event.listen(rt.store.engine, "before_cursor_execute",
+                    lambda _c, _cur, statement, *_: leases.append(statement.split()[0])
+                    if "link_leases" in statement else None)
+    summary = daemon.run(rt, timedelta(0), TTL, rounds=1)
+    assert summary.passes == 3 and summary.failed == {}
+    assert leases == ["INSERT", "DELETE"]
+
+
+def test_a_chunk_held_past_its_time_is_handed_back_after_the_pass_in_hand(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow pass must not keep the rest of its chunk from other daemons: once the leases
+    were held ``HOLD``, the links not synced yet are given back and taken afresh."""
+    rt = three_links(tmp_path)
+    monkeypatch.setattr(daemon, "HOLD", timedelta(0))
+    taken: list[list[str]] = []
+    take = daemon.acquire_many
+
+    def noted(store: Store, links: Any, *args: Any) -> set[str]:
+        taken.append(sorted(links))
+        return take(store, links, *args)
+
+    monkeypatch.setattr(daemon, "acquire_many", noted)
+    summary = daemon.run(rt, timedelta(0), TTL, rounds=1)
+    assert summary.passes == 3 and summary.failed == {}
+    assert taken == [["one", "three", "two"], ["three", "two"], ["three"]]
+    assert daemon.leases(rt.store) == []
+
+
+def test_a_round_leaves_a_link_leased_elsewhere_to_its_holder(tmp_path: Path) -> None:
+    rt = three_links(tmp_path)
+    assert daemon.acquire(rt.store, "two", "elsewhere:4242", datetime.now(UTC), TTL)
+    summary = daemon.run(rt, timedelta(0), TTL, rounds=1)
+    assert summary.passes == 2 and summary.skipped == 1
+    assert [lease.link for lease in daemon.leases(rt.store)] == ["two"]
+
+
 def test_one_round_syncs_every_link(tmp_path: Path) -> None:
     config = tmp_path / "connector.toml"
     config.write_text(f'''
@@ -52,7 +135,7 @@ agency = {{ adapter = "mock", world = "two.json" }}
         from connector.store.schema import CompanyRow, LeaseRow
 
         assert sorted(session.scalars(select(CompanyRow.link))) == ["one", "two"]
-        assert session.scalars(select(LeaseRow)).all() == []  # released after each pass
+        assert session.scalars(select(LeaseRow)).all() == []  # released after the round
 
 
 def test_a_pass_that_lost_its_lease_stops(store: Store) -> None:

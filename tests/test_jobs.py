@@ -271,3 +271,52 @@ def test_one_statement_sessions_run_without_a_transaction(store: Store) -> None:
         session.execute(sa.update(JobRow).values(state="done"))
         raise RuntimeError("after the statement")
     assert states(store) == {"done": 1}
+
+
+def test_a_claim_changes_no_column_an_index_names(store: Store) -> None:
+    """The index of unfinished jobs is partial on the computed ``unfinished``, which a claim
+    (queued → running) leaves true: no indexed column changes, so PostgreSQL can keep the
+    claimed row's new version on its page without new index entries (a HOT update)."""
+    queue(store, 3)
+    claims: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("UPDATE jobs"):
+            claims.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", note)
+    with store.statement() as session:
+        claimed = jobs.claim(session, "l", START, LEASE, 10, holder="me")
+    assert len(claimed) == 3 and len(claims) == 1
+    changed = {part.split("=")[0].strip()
+               for part in claims[0].split(" SET ", 1)[1].split(" WHERE ", 1)[0].split(",")}
+    inspector = sa.inspect(store.engine)
+    named = {c for index in inspector.get_indexes("jobs") for c in index["column_names"]}
+    named |= {c for unique in inspector.get_unique_constraints("jobs")
+              for c in unique["column_names"]}
+    named |= set(inspector.get_pk_constraint("jobs")["constrained_columns"])
+    [unfinished] = [i for i in inspector.get_indexes("jobs") if i["name"] == "ix_jobs_unfinished"]
+    if store.dialect == "postgresql":
+        assert unfinished["dialect_options"]["postgresql_where"] == "unfinished"
+    assert "state" in changed and not changed & (named | {"unfinished"}), (changed, named)
+    with store.session() as session:
+        assert set(session.scalars(select(JobRow.unfinished))) == {True}
+        jobs.complete(session, [(j.id, jobs.JobState.DONE, None) for j in claimed], "me",
+                      START)
+        assert set(session.scalars(select(JobRow.unfinished))) == {False}
+
+
+def test_a_batch_ends_in_the_same_statement_text_whatever_its_size(pg_store: Store) -> None:
+    """On PostgreSQL the ids of a batch are one array parameter: the driver parses the end
+    of a batch of a thousand jobs once, not a text of a thousand parameters each time."""
+    ends: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("UPDATE jobs") and "attempts" not in statement:  # no claim
+            ends.append(statement)
+
+    sa.event.listen(pg_store.engine, "before_cursor_execute", note)
+    for n in (3, 7):
+        queue(pg_store, n, kind=f"k{n}")
+        assert worker.run(context(pg_store), f"k{n}", lambda job: None) == n
+    assert len(ends) == 2 and ends[0] == ends[1], ends

@@ -93,14 +93,18 @@ def test_an_idle_pass_still_sees_a_change_made_while_it_was_idle(store: Store) -
 
 
 def test_an_idle_pass_claims_no_job_of_a_kind_it_has_none_of(store: Store) -> None:
-    """The pass start reads which kinds of job are unfinished: an idle link tries no claim,
-    and a job queued during the pass (a transfer, a status write) is still claimed in it."""
+    """The pass start reads which kinds of job are unfinished, whether any job is dead or
+    any item error open and whether any claim is approved, in one statement: an idle link
+    makes no other. A job queued during the pass (a transfer, a status write) is still
+    claimed in it, and a claim approved by the user before the pass is scheduled."""
     h = busy_link(store)
     meter = Meter(store)
     h.advance(hours=1)
     h.sync()
-    assert not [s for s in meter.statements if s.startswith("UPDATE jobs")], meter.statements
-    assert len(meter.statements) <= 7, meter.statements
+    # One statement: the pass start (company, cursors, open errors, unfinished jobs,
+    # approved claims). Nothing approved, nothing open: no schedule, no end-of-pass reads.
+    assert len(meter.statements) == 1, meter.statements
+    assert meter.transactions == 0
     h.invoice(due_in_days=-5)
     h.advance(hours=1)
     h.sync()
@@ -108,3 +112,32 @@ def test_an_idle_pass_claims_no_job_of_a_kind_it_has_none_of(store: Store) -> No
     h.advance(hours=2)
     report = h.sync()
     assert len(report.transferred) == 1 and h.world.erp.status_writes == 6
+
+
+def test_a_claim_the_pass_approves_itself_is_sent_in_that_pass(store: Store) -> None:
+    """Automatic transfer (R2) approves a claim as the pass enters it: the pass start saw no
+    approved claim, yet the pass schedules it (``Lifecycle.entered``)."""
+    h = Harness(store, new_world(auto=True), grace="0s")
+    h.customer("10")
+    no = h.invoice(due_in_days=-1)
+    h.sync()
+    assert h.claim(no)["list"] == "open" and h.cases_for(no) == 1
+
+
+def test_a_pass_reports_what_failed_in_it_though_its_start_saw_nothing_open(
+        store: Store) -> None:
+    """The end of a pass reads open item errors and dead jobs only where there can be any:
+    a record the pass itself set aside, and a job it gave up on, are still its failures."""
+    h = Harness(store, new_world(), job_attempts=1, call_retries=1)
+    h.customer("10")
+    h.invoice(due_in_days=-5)
+    h.sync()
+    actions.approve(h.ctx(), None)
+    h.advance(hours=2)
+    h.invoice("777", due_in_days=-5)
+    h.world.inject("agency.register", 1)
+    meter = Meter(store)
+    reasons = [f.reason for f in h.sync().failures]
+    assert any("customer 777" in r for r in reasons), reasons
+    assert any("gave up after 1 attempts" in r for r in reasons), reasons
+    assert [s for s in meter.statements if s.startswith("SELECT item_errors")]

@@ -11,6 +11,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
+    Computed,
     Date,
     Float,
     ForeignKey,
@@ -184,6 +186,7 @@ class CursorRow(Base):
 
 
 UNFINISHED = "state IN ('queued', 'running', 'dead')"
+"""The jobs still to do or to look at: the rows of the index of unfinished jobs."""
 
 
 class JobRow(Base):
@@ -203,13 +206,16 @@ class JobRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    unfinished: Mapped[bool] = mapped_column(Boolean, Computed(UNFINISHED, persisted=True))
+    """Computed from ``state``: a claim (queued → running) leaves it as it is, so it changes
+    no indexed column and PostgreSQL updates the row in place (migration 0009)."""
 
     __table_args__ = (
         UniqueConstraint("link", "key", name="uq_jobs_link_key"),
         # Only the jobs still to do or to look at, in the order they are claimed: the
         # finished ones pile up over the years and must slow neither a claim nor a pass.
         Index("ix_jobs_unfinished", "link", "kind", "id",
-              postgresql_where=text(UNFINISHED), sqlite_where=text(UNFINISHED)),
+              postgresql_where=text("unfinished"), sqlite_where=text("unfinished")),
     )
 
 

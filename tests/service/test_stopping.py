@@ -128,19 +128,19 @@ def test_the_daemon_refuses_an_older_or_newer_schema_naming_the_fix(
     code, _, err = main(monkeypatch, capfd, "--config", str(one_link), "daemon", "--rounds", "1")
     assert code == 2
     assert err.strip() == ("error: the daemon does not start: the store's schema (revision "
-                           "0006) is older than this connector's (0008): run `connector db "
+                           "0006) is older than this connector's (0009): run `connector db "
                            "upgrade`, then start again")
     code, out, _ = main(monkeypatch, capfd, "--config", str(one_link), "db", "upgrade", "--json")
-    assert code == 0 and json.loads(out) == {"from": "0006", "to": "0008"}
+    assert code == 0 and json.loads(out) == {"from": "0006", "to": "0009"}
     code, out, _ = main(monkeypatch, capfd, "--config", str(one_link), "db", "upgrade")
-    assert out.strip() == "the store's schema is current (revision 0008)"
+    assert out.strip() == "the store's schema is current (revision 0009)"
     code, _, err = main(monkeypatch, capfd, "--config", str(one_link), "daemon", "--rounds", "1")
     assert code == 0, err
 
     with old.engine.begin() as connection:
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099'")
     code, _, err = main(monkeypatch, capfd, "--config", str(one_link), "daemon", "--rounds", "1")
-    assert code == 2 and "is newer than this connector's (0008): upgrade the connector" in err
+    assert code == 2 and "is newer than this connector's (0009): upgrade the connector" in err
     old.dispose()
 
 

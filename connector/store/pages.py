@@ -63,7 +63,7 @@ def _plan(dialect: Dialect, table: Table, columns: tuple[str, ...],
     names = ", ".join(columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
     if dialect.name == "postgresql":
-        arrays = ", ".join(f"CAST(%s AS {col.type.compile(dialect)}[])" for col in cols)
+        arrays = ", ".join(f"CAST(%b AS {col.type.compile(dialect)}[])" for col in cols)
         source = f"SELECT * FROM unnest({arrays})"
     else:
         source = f"VALUES ({', '.join('?' for _ in cols)})"

@@ -11,10 +11,10 @@ PostgreSQL, where an executemany is one execution per row.
 
 from __future__ import annotations
 
-import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, Dialect, Table
 from sqlalchemy.orm import Session
@@ -26,7 +26,7 @@ from connector.store.schema import Base
 class _Plan:
     sql: str
     processors: tuple[Callable[[Any], Any] | None, ...]
-    key_at: tuple[int, ...]
+    key_of: Callable[[Sequence[Any]], Any]
 
 
 def write_page(session: Session, table: type[Base], columns: Sequence[str],
@@ -37,25 +37,29 @@ def write_page(session: Session, table: type[Base], columns: Sequence[str],
     if not rows:
         return
     connection = session.connection()
-    plan = _plan(connection.dialect, table.__table__, tuple(columns), tuple(keys))
-    unique = list({tuple(row[i] for i in plan.key_at): row for row in rows}.values())
+    dialect = connection.dialect
+    key = (dialect.name, table.__tablename__, tuple(columns), tuple(keys))
+    plan = _PLANS.get(key) or _PLANS.setdefault(
+        key, _plan(dialect, cast(Table, table.__table__), key[2], key[3]))
+    unique = {plan.key_of(row): row for row in rows}
+    # Column by column: each column's processor over its values, none where it has none.
+    encoded = [list(values) if proc is None else [proc(v) for v in values]
+               for proc, values in zip(plan.processors, zip(*unique.values(), strict=True),
+                                       strict=True)]
     if connection.dialect.name == "postgresql":
-        params: Any = tuple(
-            [value if proc is None or value is None else proc(value) for value in values]
-            for proc, values in zip(plan.processors, zip(*unique, strict=True), strict=True))
-    elif any(plan.processors):
-        params = [tuple(value if proc is None or value is None else proc(value)
-                        for proc, value in zip(plan.processors, row, strict=True))
-                  for row in unique]
+        connection.exec_driver_sql(plan.sql, tuple(encoded))  # one array per column
     else:
-        params = [tuple(row) for row in unique]
-    connection.exec_driver_sql(plan.sql, params)
+        connection.exec_driver_sql(plan.sql, list(zip(*encoded, strict=True)))
 
 
-@functools.cache
+_PLANS: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], _Plan] = {}
+"""Each statement built once per dialect, table, columns and keys."""
+
+
 def _plan(dialect: Dialect, table: Table, columns: tuple[str, ...],
           keys: tuple[str, ...]) -> _Plan:
-    """The statement and each column's bind processor (None for JSON: encoded already)."""
+    """The statement and each column's bind processor (None for JSON: encoded already, and
+    for a type the dialect's driver takes as it is); a processor also takes None."""
     cols = [table.c[name] for name in columns]
     processors = tuple(None if isinstance(col.type, JSON)
                        else col.type.dialect_impl(dialect).bind_processor(dialect)
@@ -69,4 +73,4 @@ def _plan(dialect: Dialect, table: Table, columns: tuple[str, ...],
         source = f"VALUES ({', '.join('?' for _ in cols)})"
     sql = (f"INSERT INTO {table.name} ({names}) {source} "
            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
-    return _Plan(sql, processors, tuple(columns.index(k) for k in keys))
+    return _Plan(sql, processors, operator.itemgetter(*(columns.index(k) for k in keys)))

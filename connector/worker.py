@@ -227,7 +227,7 @@ class Batch:
                       self.holder, now)
 
     def _failed_to_write(self, job: jobs.Job) -> None:
-        reason = f"recording the result failed: {traceback.format_exc(limit=0).strip()}"
+        reason = scrub(f"recording the result failed: {traceback.format_exc(limit=0).strip()}")
         self.fail(job, reason)
         self.ctx.report.fail(job.kind, job.key, reason,
                              jobs.item_of(job.kind, job.key, job.payload))

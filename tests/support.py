@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+import structlog
 from sqlalchemy import select
 
-from connector import engine
+from connector import cli, engine
 from connector.claims import history, view
 from connector.config import AdapterSettings, LinkSettings
 from connector.context import LinkContext
@@ -16,12 +21,52 @@ from connector.registry import plugin_manager
 from connector.report import SyncReport
 from connector.store.db import Store
 from connector.store.schema import ClaimRow
+from connector_adapters.mock import plugin
 from connector_adapters.mock.agency import MockAgency
 from connector_adapters.mock.erp import MockErp
 from connector_adapters.mock.world import World
 
 START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 08:00 in Oslo
 FULL_ADDRESS = Address(line1="Storgata 12", postal_code="0155", city="Oslo", country="NO")
+
+
+def cli_environment(columns: int) -> Callable[[pytest.MonkeyPatch], Iterator[None]]:
+    """An autouse fixture for command tests: no ``CONNECTOR_*`` setting of the machine but
+    the test database's URL, a terminal ``columns`` wide, and afterwards the default logging
+    back and no mock world left open (each command configures logging onto the stderr of
+    its run, which is closed afterwards)."""
+
+    @pytest.fixture(autouse=True)
+    def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+        for name in list(os.environ):
+            if name.startswith("CONNECTOR_") and name != "CONNECTOR_TEST_PG_URL":
+                monkeypatch.delenv(name)
+        monkeypatch.setenv("COLUMNS", str(columns))
+        yield
+        structlog.reset_defaults()
+        close_worlds()
+
+    return clean_env
+
+
+def close_worlds() -> None:
+    """Close the mock worlds the plugin keeps open, as the end of a process would."""
+    for world in plugin._open.values():
+        world.close()
+    plugin._open.clear()
+
+
+def main(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
+         *argv: str) -> tuple[int, str, str]:
+    """``connector ARGV`` as a new process would run it, through the console entry point:
+    exit status, stdout, stderr, every byte written captured."""
+    close_worlds()
+    monkeypatch.setattr(sys, "argv", ["connector", *argv])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    out, err = capfd.readouterr()
+    code = exc.value.code
+    return (code if isinstance(code, int) else 0 if code is None else 1), out, err
 
 
 def new_world(dunning: DunningSetup | None = None, auto: bool = False,

@@ -10,18 +10,15 @@ that path is tested through ``main`` (and once through the installed script).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 import typer
 from typer.testing import CliRunner, Result
 
@@ -29,6 +26,7 @@ from connector import cli
 from connector.cli import app
 from connector.errors import ConfigError, ConnectorError
 from connector_adapters.mock.plugin import open_world
+from tests.support import cli_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "config" / "scenarios" / "small.toml"
@@ -83,16 +81,7 @@ amount = "400.00"
 """
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("CONNECTOR_") and name != "CONNECTOR_TEST_PG_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "100")
-    yield
-    # Each command configures logging onto the stderr of its run, which CliRunner closes
-    # afterwards; leave the defaults for the tests that come after.
-    structlog.reset_defaults()
+clean_env = cli_environment(columns=100)
 
 
 def write_config(path: Path, state: Path, links: str = "main", erp_extra: str = "") -> Path:

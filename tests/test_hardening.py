@@ -13,43 +13,25 @@ import os
 import sqlite3
 import sys
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 from pydantic import BaseModel
 
-from connector import cli, hookimpl
+from connector import hookimpl
 from connector.config import load_settings
 from connector.errors import ConfigError
 from connector.ports import AdapterContext
 from connector.registry import load_registry
 from connector.secrets import Secret, redact, scrub
+from tests.support import cli_environment, main
 
 SECRET = "pk_live_5f3c9a2e77d1"
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name in list(os.environ):
-        if name.startswith("CONNECTOR_") and name != "CONNECTOR_TEST_PG_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("COLUMNS", "120")
-    yield
-    structlog.reset_defaults()
-
-
-def main(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],
-         *argv: str) -> tuple[int, str, str]:
-    """``connector ARGV`` through the console entry point, every byte written captured."""
-    monkeypatch.setattr(sys, "argv", ["connector", *argv])
-    with pytest.raises(SystemExit) as exc:
-        cli.main()
-    out, err = capfd.readouterr()
-    code = exc.value.code if isinstance(exc.value.code, int) else 1
-    return code, out, err
+clean_env = cli_environment(columns=120)
 
 
 def private(path: Path, text: str) -> Path:

@@ -240,19 +240,30 @@ class Side:
     def open(cls: type[S], path: Path, head: Head) -> S:
         """The side stored in ``path``; a new file starts from ``head`` and no records."""
         side = cls(head)
-        side._file = RecordFile(path)
+        side._file = file = RecordFile(path)
         with side._lock:
-            side._file.begin(write=True)
+            file.begin(write=False)  # opening a stored side only reads it
             try:
-                if side._file.meta()[0] is None:
-                    side._save_all()
-                else:
+                stored = file.meta()[0] is not None
+                if stored:
                     side._load_all()
-                side._file.commit()
-            except BaseException:
-                side._file.rollback()
-                raise
-            side._seen = side._file.data_version()
+            finally:
+                file.rollback()
+            if not stored:
+                file.begin(write=True)
+                try:
+                    if file.meta()[0] is None:  # still new: no other process stored it
+                        side._save_all()
+                    else:
+                        side._load_all()
+                    file.commit()
+                except BaseException as exc:
+                    file.rollback()
+                    if isinstance(exc, sqlite3.OperationalError):  # a full disk
+                        raise UserError(f"the mock world could not be written ({exc})") \
+                            from None
+                    raise
+            side._seen = file.data_version()
         return side
 
     def bind(self, path: Path) -> None:

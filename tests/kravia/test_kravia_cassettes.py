@@ -14,56 +14,26 @@ from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 import structlog
-import vcr
 from vcr.cassette import Cassette
 
 from connector.domain import ClaimReduction, LedgerKind, PayoutLineKind
 from connector.errors import AdapterError, ConfigError, TransientError
 from connector.http import redact
+from tests.cassettes import SCRUBBED, body, recorder, sent
 from tests.kravia.conftest import CREDENTIALS, TOKEN, WEBHOOK_SECRET, Creditor, creditor
 from tests.support import FULL_ADDRESS, new_world
 
 CASSETTES = Path(__file__).parent / "cassettes"
-SCRUBBED = "<scrubbed>"
-
-
-def _scrub_request(request: Any) -> Any:
-    """Secrets in a body (the webhook secret of PUT /creditor/{id}/webhook) never reach disk."""
-    if request.body:
-        text = request.body.decode() if isinstance(request.body, bytes) else request.body
-        for secret in CREDENTIALS:
-            text = text.replace(secret, SCRUBBED)
-        request.body = text.encode()
-    return request
-
-
-RECORDER = vcr.VCR(
-    cassette_library_dir=str(CASSETTES),
-    record_mode="once",
-    match_on=["method", "path", "query"],
-    filter_headers=[("authorization", SCRUBBED)],
-    before_record_request=_scrub_request,
-)
+RECORDER = recorder(CASSETTES, lambda: CREDENTIALS, headers=("authorization",))
 
 
 @pytest.fixture
 def cassette(request: pytest.FixtureRequest) -> Iterator[Cassette]:
     with RECORDER.use_cassette(f"{request.node.name}.yaml") as recorded:
         yield recorded
-
-
-def sent(cassette: Cassette, method: str, path: str) -> list[Any]:
-    return [r for r in cassette.requests if r.method == method and r.path.endswith(path)]
-
-
-def body(request: Any) -> dict[str, Any]:
-    raw = request.body.decode() if isinstance(request.body, bytes) else request.body
-    parsed: dict[str, Any] = json.loads(raw)
-    return parsed
 
 
 def test_registration(kravia: Creditor, cassette: Cassette) -> None:

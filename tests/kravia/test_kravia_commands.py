@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from connector.cli import app
 from connector.errors import ConnectorError
-from tests.kravia.conftest import CREDITOR, TOKEN, WEBHOOK_SECRET, creditor, serving
+from connector.http.asgi import serve
+from tests.kravia.conftest import CREDITOR, TOKEN, WEBHOOK_SECRET, creditor
 
 
 def config(tmp_path: Path, base_url: str, **agency: str) -> Path:
@@ -25,7 +26,7 @@ def config(tmp_path: Path, base_url: str, **agency: str) -> Path:
 
 def test_register_sets_the_creditors_webhook_with_the_links_secret(tmp_path: Path) -> None:
     kravia = creditor()
-    with serving(kravia.emulator.app) as url:
+    with serve(kravia.emulator.app) as url:
         cfg = config(tmp_path, f"{url}/api/v2",
                      webhook_url="https://connector.example/webhooks/kravia/acme")
         result = CliRunner().invoke(app, ["--config", str(cfg), "kravia", "webhook",

@@ -16,51 +16,22 @@ from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 import structlog
-import vcr
 from vcr.cassette import Cassette
 
 from connector.clock import ManualClock
 from connector.domain import InvoiceKind, Voucher, VoucherKind, VoucherLine
 from connector.errors import AdapterError, ConfigError, TransientError
 from connector.http import redact
+from tests.cassettes import SCRUBBED, body, recorder, sent
 from tests.poweroffice.conftest import CREDENTIALS, Client, client
 from tests.support import FULL_ADDRESS, START, new_world
 
 CASSETTES = Path(__file__).parent / "cassettes"
-SCRUBBED = "<scrubbed>"
-
-
-def _scrub_request(request: Any) -> Any:
-    if request.body:
-        text = request.body.decode() if isinstance(request.body, bytes) else request.body
-        for secret in CREDENTIALS:
-            text = text.replace(secret, SCRUBBED)
-        request.body = text.encode()
-    return request
-
-
-def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    """Tokens never reach disk: ``access_token`` in a token answer is replaced."""
-    body = response["body"]["string"]
-    if b"access_token" in body:
-        answer = json.loads(body)
-        answer["access_token"] = SCRUBBED
-        response["body"]["string"] = json.dumps(answer).encode()
-    return response
-
-
-RECORDER = vcr.VCR(
-    cassette_library_dir=str(CASSETTES),
-    record_mode="once",
-    match_on=["method", "path", "query"],
-    filter_headers=[("authorization", SCRUBBED), ("ocp-apim-subscription-key", SCRUBBED)],
-    before_record_request=_scrub_request,
-    before_record_response=_scrub_response,
-)
+RECORDER = recorder(CASSETTES, lambda: CREDENTIALS,
+                    headers=("authorization", "ocp-apim-subscription-key"))
 
 
 @pytest.fixture
@@ -69,20 +40,10 @@ def cassette(request: pytest.FixtureRequest) -> Iterator[Cassette]:
         yield recorded
 
 
-def sent(cassette: Cassette, method: str, path: str) -> list[Any]:
-    return [r for r in cassette.requests if r.method == method and r.path.endswith(path)]
-
-
 def statuses(cassette: Cassette, path: str) -> list[int]:
     return [response["status"]["code"] for request, response in
             zip(cassette.requests, cassette.responses, strict=True)
             if request.path.endswith(path)]
-
-
-def body(request: Any) -> dict[str, Any]:
-    raw = request.body.decode() if isinstance(request.body, bytes) else request.body
-    parsed: dict[str, Any] = json.loads(raw)
-    return parsed
 
 
 def customers(po: Client, numbers: range) -> None:

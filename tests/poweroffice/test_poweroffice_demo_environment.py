@@ -13,12 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import vcr
 
 from connector.http import RateLimiter
 from connector_adapters.poweroffice.adapter import PowerOfficeErp
 from connector_adapters.poweroffice.settings import PowerOfficeSettings
-from tests.poweroffice.test_poweroffice_cassettes import SCRUBBED, _scrub_response
+from tests.cassettes import recorder
 
 KEYS = ("APPLICATION_KEY", "CLIENT_KEY", "SUBSCRIPTION_KEY")
 WANTED = os.environ.get("CONNECTOR_POWEROFFICE_DEMO") == "record"
@@ -33,22 +32,8 @@ def _secrets() -> list[str]:
     return [os.environ.get(f"POWEROFFICE_DEMO_{k}", "") for k in KEYS]
 
 
-def _scrub_request(request: object) -> object:
-    body = getattr(request, "body", None)
-    if body:
-        text = body.decode() if isinstance(body, bytes) else body
-        for secret in filter(None, _secrets()):
-            text = text.replace(secret, SCRUBBED)
-        request.body = text.encode()  # type: ignore[attr-defined]
-    return request
-
-
-RECORDER = vcr.VCR(cassette_library_dir=str(FOLDER), record_mode="all",
-                   match_on=["method", "path", "query"],
-                   filter_headers=[("authorization", SCRUBBED),
-                                   ("ocp-apim-subscription-key", SCRUBBED)],
-                   before_record_request=_scrub_request,
-                   before_record_response=_scrub_response)
+RECORDER = recorder(FOLDER, _secrets, headers=("authorization", "ocp-apim-subscription-key"),
+                    mode="all")
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from connector.registry import load_registry
 from connector.secrets import Secret
 from connector_adapters.mock.agency import MockAgency
 from connector_adapters.mock.plugin import agency_factory
-from tests.service.conftest import main
 from tests.service.worlds import link_toml, make_world
+from tests.support import main
 
 SECRET = "sk_live_9d41c0ffee77"
 

@@ -19,8 +19,8 @@ from connector.config import load_settings
 from connector.store.db import Store
 from connector.store.schema import JobRow, SyncRunRow
 from connector_adapters.mock.world import World
-from tests.service.conftest import main
 from tests.service.worlds import link_toml, make_world
+from tests.support import main
 
 CONNECTOR = str(Path(sys.executable).parent / "connector")
 

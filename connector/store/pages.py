@@ -24,6 +24,8 @@ from connector.store.schema import Base
 
 @dataclass(frozen=True)
 class _Plan:
+    """How a page of one table with these columns is written on one dialect."""
+
     sql: str
     processors: tuple[Callable[[Any], Any] | None, ...]
     key_of: Callable[[Sequence[Any]], Any]
@@ -46,7 +48,7 @@ def write_page(session: Session, table: type[Base], columns: Sequence[str],
     encoded = [list(values) if proc is None else [proc(v) for v in values]
                for proc, values in zip(plan.processors, zip(*unique.values(), strict=True),
                                        strict=True)]
-    if connection.dialect.name == "postgresql":
+    if dialect.name == "postgresql":
         connection.exec_driver_sql(plan.sql, tuple(encoded))  # one array per column
     else:
         connection.exec_driver_sql(plan.sql, list(zip(*encoded, strict=True)))

@@ -33,9 +33,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, literal_column, select, update
+from sqlalchemy import Table, delete, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -43,6 +43,9 @@ from connector import events
 from connector.domain import ClaimState
 from connector.store.db import upsert
 from connector.store.schema import ClaimEventRow, ClaimOutboxRow, ClaimRow
+
+EVENTS = cast(Table, ClaimEventRow.__table__)
+"""The history table: lines go in by Core's executemany (``Lifecycle._history``)."""
 
 S = ClaimState
 
@@ -320,8 +323,10 @@ class Lifecycle:
                 "external_id": line.external_id}
 
     def _history(self, session: Session, lines: Sequence[HistoryLine]) -> None:
+        """Core's executemany on the table: the ORM's bulk INSERT path checked every row's
+        keys against the mapper, a tenth of a millisecond per line."""
         if lines:
-            session.execute(insert(ClaimEventRow), [self._line(line) for line in lines])
+            session.execute(insert(EVENTS), [self._line(line) for line in lines])
 
     def _outbox(self, session: Session,
                 moved: Sequence[tuple[ClaimRow, ClaimState | None, str, str]],

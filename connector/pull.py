@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from connector import item_errors
@@ -22,6 +22,7 @@ from connector.domain import Company, Customer, Invoice, ReminderLetter
 from connector.ports import Page
 from connector.rules import invoice_problem, is_open_claim
 from connector.store.db import upsert
+from connector.store.pages import write_page
 from connector.store.schema import CompanyRow, CursorRow, CustomerRow, InvoiceRow, LetterRow
 
 M = TypeVar("M", bound=BaseModel)
@@ -45,42 +46,42 @@ def set_cursor(session: Session, link: str, resource: str, value: datetime,
            keys=("link", "resource"), update=("value", "updated_at"))
 
 
-def customer_row(link: str, c: Customer) -> dict[str, Any]:
-    return {"link": link, "number": c.number, "erp_id": c.id,
-            "transfer_to_agency": c.transfer_to_agency,
-            "data": c.model_dump(mode="json"), "changed_at": c.changed_at}
+CUSTOMER_COLUMNS = ("link", "erp_id", "number", "transfer_to_agency", "data", "changed_at")
+INVOICE_COLUMNS = ("link", "erp_id", "invoice_no", "customer_id", "customer_no", "due_date",
+                   "balance", "is_open", "data", "changed_at")
+LETTER_COLUMNS = ("link", "erp_id", "invoice_id", "data")
+"""What a pull writes of each mirrored record: the model's JSON (encoded once, by pydantic)
+and the columns the engine filters on. ``collect_requested_at`` is the connector's own and
+never written by a pull."""
 
 
 def write_customers(session: Session, link: str, customers: Sequence[Customer]) -> None:
     """Upsert customer cards (also used for the fresh cards read before a transfer)."""
-    upsert(session, CustomerRow, [customer_row(link, c) for c in customers],
-           keys=("link", "erp_id"), update=("number", "transfer_to_agency", "data", "changed_at"))
+    write_page(session, CustomerRow, CUSTOMER_COLUMNS,
+               [(link, c.id, c.number, c.transfer_to_agency, c.model_dump_json(), c.changed_at)
+                for c in customers], keys=("link", "erp_id"))
 
 
 def _write_invoices(ctx: LinkContext, session: Session, invoices: Sequence[Invoice]) -> None:
-    """The page in one statement; each invoice is dumped and checked once."""
-    rows: list[dict[str, Any]] = []
+    """The page in one statement; each invoice is encoded and checked once, and only a bad
+    one is also kept as a dict, whole, with its reason."""
+    rows: list[tuple[Any, ...]] = []
     problems: list[tuple[str, str, dict[str, Any]]] = []
     for i in invoices:
-        data = i.model_dump(mode="json")
         problem = invoice_problem(i)
         if problem is not None:
-            problems.append((i.id, problem, data))
-        rows.append({"link": ctx.link, "erp_id": i.id, "invoice_no": i.invoice_no,
-                     "customer_id": i.customer_id, "customer_no": i.customer_no,
-                     "due_date": i.due_date, "balance": i.balance,
-                     "is_open": problem is None and is_open_claim(i),
-                     "data": data, "changed_at": i.changed_at})
-    upsert(session, InvoiceRow, rows, keys=("link", "erp_id"),
-           update=("invoice_no", "customer_id", "customer_no", "due_date", "balance", "is_open",
-                   "data", "changed_at"))
+            problems.append((i.id, problem, i.model_dump(mode="json")))
+        rows.append((ctx.link, i.id, i.invoice_no, i.customer_id, i.customer_no, i.due_date,
+                     i.balance, problem is None and is_open_claim(i), i.model_dump_json(),
+                     i.changed_at))
+    write_page(session, InvoiceRow, INVOICE_COLUMNS, rows, keys=("link", "erp_id"))
     item_errors.store(session, ctx.link, INVOICES, problems, ctx.now())
 
 
 def _write_letters(ctx: LinkContext, session: Session, letters: Sequence[ReminderLetter]) -> None:
-    rows = [{"link": ctx.link, "erp_id": lt.id, "invoice_id": lt.invoice_id,
-             "data": lt.model_dump(mode="json")} for lt in letters]
-    upsert(session, LetterRow, rows, keys=("link", "erp_id"), update=("invoice_id", "data"))
+    write_page(session, LetterRow, LETTER_COLUMNS,
+               [(ctx.link, lt.id, lt.invoice_id, lt.model_dump_json()) for lt in letters],
+               keys=("link", "erp_id"))
 
 
 def pull_by_cursor(
@@ -172,16 +173,22 @@ def pull_erp(ctx: LinkContext) -> Touched:
 
 def load_customers(session: Session, link: str, ids: Sequence[str]) -> dict[str, Customer]:
     """The stored cards of the customers with these ERP ids, by id."""
-    rows = session.execute(select(CustomerRow.erp_id, CustomerRow.data).where(
+    rows = session.execute(select(CustomerRow.erp_id, as_text(CustomerRow.data)).where(
         CustomerRow.link == link, CustomerRow.erp_id.in_(ids)))
-    return {erp_id: Customer.model_validate(data) for erp_id, data in rows}
+    return {erp_id: Customer.model_validate_json(data) for erp_id, data in rows}
 
 
 def load_letters(session: Session, link: str,
                  invoice_ids: Sequence[str]) -> dict[str, list[ReminderLetter]]:
     found: dict[str, list[ReminderLetter]] = {}
-    rows = session.execute(select(LetterRow.invoice_id, LetterRow.data).where(
+    rows = session.execute(select(LetterRow.invoice_id, as_text(LetterRow.data)).where(
         LetterRow.link == link, LetterRow.invoice_id.in_(invoice_ids)))
     for invoice_id, data in rows:
-        found.setdefault(invoice_id, []).append(ReminderLetter.model_validate(data))
+        found.setdefault(invoice_id, []).append(ReminderLetter.model_validate_json(data))
     return found
+
+
+def as_text(column: Any) -> Any:
+    """A JSON column read as its text, for pydantic's ``model_validate_json``: one pass in
+    pydantic's own parser instead of a JSON decode into dicts and a validation of those."""
+    return cast(column, Text)

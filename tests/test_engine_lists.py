@@ -240,3 +240,23 @@ def test_partial_payment_updates_the_claims_balance(h: Harness) -> None:
     h.advance(hours=1)
     h.sync()
     assert h.claim(no)["balance"] == "600.00"
+
+
+def test_a_dropped_claim_enters_again_and_a_live_one_is_never_entered_twice(
+        h: Harness) -> None:
+    """The classifier's candidates: open, ready invoices with no claim or a dropped one."""
+    first, second = h.invoice(due_in_days=-3), h.invoice(due_in_days=-4)
+    h.sync()
+    h.world.erp.exclude_customer("10")
+    h.advance(hours=1)
+    h.sync()
+    assert [h.claim(no)["list"] for no in (first, second)] == ["dropped", "dropped"]
+    h.world.erp.include_customer("10")
+    h.advance(hours=1)
+    h.sync()
+    assert [h.claim(no)["list"] for no in (first, second)] == ["draft", "draft"]
+    lines = {no: len(h.history(h.claim(no)["id"])) for no in (first, second)}
+    h.advance(days=1)  # a new day: every open invoice is looked at again
+    h.sync()
+    assert [h.claim(no)["list"] for no in (first, second)] == ["draft", "draft"]
+    assert {no: len(h.history(h.claim(no)["id"])) for no in (first, second)} == lines

@@ -1,17 +1,25 @@
-"""A page of invoices is written in one statement, each invoice dumped and checked once; a
-bad one in the page is still set aside whole (docs/performance.md)."""
+"""A page of mirrored records is written in one statement, each record encoded and checked
+once; a bad invoice in the page is still set aside whole (docs/performance.md)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
 
+from connector import actions
+from connector.classify import as_invoice
+from connector.domain import Customer, DunningSetup, LetterKind
 from connector.item_errors import open_errors
+from connector.pull import load_customers, load_letters, write_customers
 from connector.store.db import Store
-from connector.store.schema import InvoiceRow
-from tests.support import Harness, new_world
+from connector.store.schema import CustomerRow, InvoiceRow
+from tests.support import START, Harness, new_world
 
 
 def test_a_page_is_one_statement_and_its_bad_invoice_is_set_aside_with_its_data(
@@ -42,3 +50,80 @@ def test_a_page_is_one_statement_and_its_bad_invoice_is_set_aside_with_its_data(
     assert error.key == bad_id and "non-positive amount" in error.reason
     assert (error.raw["invoice_no"], error.raw["amount"]) == (zero, "0.00")  # kept whole
     assert [c["invoice_no"] for c in h.claims()] == [good]
+
+
+def _writes_by_table(store: Store) -> tuple[Counter[str], Callable[[], None]]:
+    """Statements writing each table, counted until the returned function stops counting."""
+    seen: Counter[str] = Counter()
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        words = statement.split()
+        if words[:2] == ["INSERT", "INTO"]:
+            seen[words[2]] += 1
+
+    sa.event.listen(store.engine, "before_cursor_execute", note)
+    return seen, lambda: sa.event.remove(store.engine, "before_cursor_execute", note)
+
+
+def test_every_mirrored_page_is_one_statement_and_reads_back_as_the_erp_served_it(
+        store: Store) -> None:
+    """The JSON is encoded once by pydantic and bound as text, the other columns by their
+    own types (money in øre, aware times, dates): what is read back is what was served."""
+    h = Harness(store, new_world(DunningSetup(dunning_letter=True)))
+    h.customer("10")
+    h.customer("11", name="Ærlig Øl & Å", email="post@ærlig.no")
+    nos = [h.invoice("10", "1234.56", due_in_days=-40), h.invoice("11", "0.01", due_in_days=-3)]
+    h.world.erp.add_letter(nos[0], LetterKind.DUNNING_LETTER, h.world.today - timedelta(days=20))
+    seen, stop = _writes_by_table(store)
+    try:
+        h.sync()
+    finally:
+        stop()
+    assert (seen["customers"], seen["invoices"], seen["letters"]) == (1, 1, 1)
+    served = {i.id: i for page in h.erp.invoices(None) for i in page.items}
+    customers = {c.id: c for page in h.erp.customers(None) for c in page.items}
+    letters = [lt for page in h.erp.letters(None) for lt in page.items]
+    with store.session() as s:
+        stored = {row.erp_id: as_invoice(row) for row in s.scalars(select(InvoiceRow))}
+        assert load_customers(s, "test", sorted(customers)) == customers
+        assert load_letters(s, "test", sorted(served)) == {letters[0].invoice_id: letters}
+        times = dict(s.execute(select(InvoiceRow.erp_id, InvoiceRow.changed_at)).all())
+        newer = s.scalars(select(InvoiceRow.erp_id).where(  # compared in SQL, as cursors are
+            InvoiceRow.changed_at > min(times.values()))).all()
+    assert stored == served and len(letters) == 1
+    assert times == {i.id: i.changed_at for i in served.values()}
+    assert newer == [max(times, key=lambda k: times[k])]
+
+
+def test_a_key_twice_in_a_page_keeps_its_last_record(store: Store) -> None:
+    """As writing the page's records in turn would; one statement all the same."""
+    first = Customer(id="c-1", number="10", name="Old name", changed_at=START)
+    second = first.model_copy(update={"name": "New name", "transfer_to_agency": False})
+    seen, stop = _writes_by_table(store)
+    try:
+        with store.session() as s:
+            write_customers(s, "test", [first, second])
+    finally:
+        stop()
+    assert seen["customers"] == 1
+    with store.session() as s:
+        assert load_customers(s, "test", ["c-1"]) == {"c-1": second}
+        assert s.scalar(select(CustomerRow.transfer_to_agency)) is False
+
+
+def test_a_pull_leaves_the_connectors_own_collect_request(store: Store) -> None:
+    """``collect_requested_at`` is the connector's (R10): a page write never names it."""
+    h = Harness(store, new_world(DunningSetup(dunning_letter=True)))
+    h.customer("10")
+    no = h.invoice(due_in_days=-2)
+    while h.world.erp.invoice(no).next_action.value != "wait":  # the letter is out
+        h.advance(days=1)
+    h.sync()
+    assert actions.collect(h.ctx(), [no]).ok
+    h.world.erp.pay(no, "100.00")  # the invoice changes in the ERP: the next pull writes it
+    h.advance(minutes=10)
+    assert h.sync().pulled["invoices"] == 1
+    with store.session() as s:
+        assert s.scalar(select(InvoiceRow.collect_requested_at)) is not None
+        (row,) = s.scalars(select(InvoiceRow))
+        assert as_invoice(row).collect_requested and row.balance == Decimal("900.00")

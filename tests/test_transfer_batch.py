@@ -114,3 +114,43 @@ def test_a_claim_cancelled_before_its_batch_starts_is_not_sent(store: Store) -> 
         states = {key: state for key, state in s.execute(
             select(JobRow.key, JobRow.state).where(JobRow.kind == transfer.KIND))}
     assert states[transfer.job_key(h.claim(nos[1])["invoice_id"])] == "cancelled"
+
+
+def intent_statements(h: Harness) -> list[str]:
+    """The statements of the pass's intent steps (``_Batch.start``), first words only."""
+    seen: list[str] = []
+    original = transfer._Batch.start
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()[:3]))
+
+    def counted(self: Any, claimed: list[Any]) -> None:
+        sa.event.listen(h.store.engine, "before_cursor_execute", note)
+        try:
+            original(self, claimed)
+        finally:
+            sa.event.remove(h.store.engine, "before_cursor_execute", note)
+
+    transfer._Batch.start = counted  # type: ignore[method-assign]
+    try:
+        h.sync()
+    finally:
+        transfer._Batch.start = original  # type: ignore[method-assign]
+    return seen
+
+
+def test_the_intent_step_reads_its_invoices_as_columns_in_the_same_statements_for_2_or_12(
+        store: Store) -> None:
+    """Claims locked and moved, their invoices' open flag and balance read as columns in one
+    query, the requests' balances written in one UPDATE, however many cases the batch has."""
+    h = Harness(store, new_world())
+    approved_due(h, 2)
+    two = intent_statements(h)
+    for _ in range(12):
+        h.invoice(due_in_days=-5)
+    h.sync()
+    actions.approve(h.ctx(), None)
+    h.advance(hours=2)
+    assert intent_statements(h) == two
+    assert "SELECT invoices.erp_id, invoices.is_open," in two
+    assert two.count("UPDATE jobs SET") == 1

@@ -24,8 +24,9 @@ Reports the requests per second over the read, as a share of the limit (the goal
 90 % with 20 ms latency), the 429s (the goal: none), and rows per second, with the load
 average before and after. At the default pace the best a read of n requests can do is n
 requests in (n - 1) / 9 seconds, so the goal leaves the whole read less than one slot (1/9 s)
-to lose; ``slots_lost`` says how many it lost. Timing is for this benchmark only; the tests
-never assert on time.
+to lose; ``slots_lost`` says how many it lost, and ``held_back_by_pace`` how many requests
+found their slot still ahead (the read was bound by the pace, not by its own work). Timing
+is for this benchmark only; the tests never assert on time.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from multiprocessing.connection import Connection
@@ -47,11 +49,11 @@ from _common import START, code_under_test
 
 from connector.clock import ManualClock
 from connector.domain import Address, Company, DunningSetup, LetterKind
-from connector.http import RateLimiter
+from connector.http import RateLimiter, credential_key
 from connector.http.asgi import serve
 from connector_adapters.mock.world import World
 from connector_adapters.poweroffice import wire
-from connector_adapters.poweroffice.adapter import PowerOfficeErp
+from connector_adapters.poweroffice.adapter import SERVICE, PowerOfficeErp
 from connector_adapters.poweroffice.emulator import Keys, PowerOfficeEmulator
 from connector_adapters.poweroffice.settings import PowerOfficeSettings
 
@@ -60,6 +62,19 @@ ADDRESS = Address(line1="Storgata 1", postal_code="0155", city="Oslo", country="
 READS = ("customers", "invoices", "letters", "ledger")
 Counted = Callable[[], tuple[int, int]]
 """Requests that reached the emulator since its warm-up, and the 429s among them."""
+
+
+@dataclass
+class CountingLimiter(RateLimiter):
+    """The adapter's limiter (same key, pace and burst), counting the requests that found
+    their slot still ahead: those the pace held back, not the adapter's own work."""
+
+    held_back: int = 0
+
+    def acquire(self) -> float:
+        waited = super().acquire()
+        self.held_back += waited > 0
+        return waited
 
 
 def build_world(invoices: int, customers: int) -> World:
@@ -191,7 +206,11 @@ def main(argv: list[str]) -> int:
 
     with emulator_for(args) as (root, since_warm_up):
         load_before = os.getloadavg()[0]
-        erp = PowerOfficeErp(settings(root, args.page_size), clock=ManualClock(START))
+        options = settings(root, args.page_size)
+        limiter = CountingLimiter(
+            credential_key(SERVICE, options.subscription_key.get_secret_value()),
+            options.requests_per_second)
+        erp = PowerOfficeErp(options, clock=ManualClock(START), limiter=limiter)
         started = time.perf_counter()
         counts = read_everything(erp)
         seconds = time.perf_counter() - started
@@ -209,6 +228,7 @@ def main(argv: list[str]) -> int:
         "requests_per_s": round(per_second, 2),
         "share_of_limit": round(per_second / wire.RATE_LIMIT_PER_SECOND, 3),
         "slots_lost": round(seconds * pace - (requests - 1), 1),
+        "held_back_by_pace": limiter.held_back,
         "answered_429": answered_429, "rows_per_s": round(rows / seconds),
         **{f"read_{name}": count for name, count in counts.items()}}
     if args.json:

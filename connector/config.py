@@ -163,6 +163,13 @@ class Settings(BaseModel):
     runs_kept: timedelta = timedelta(days=30)
     """How long sync runs are kept for ``connector runs`` and ``status``; older ones go."""
     _source: str = "built-in default"
+    _broken: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def broken_link_files(self) -> dict[str, str]:
+        """Link files left out because they cannot be read (file → why), when loaded with
+        ``skip_broken``."""
+        return self._broken
 
     @field_validator("runs_kept", mode="before")
     @classmethod
@@ -199,14 +206,19 @@ DEFAULT_LINKS: list[dict[str, Any]] = [
 ]
 
 
-def load_settings(path: str | Path | None = None) -> Settings:
-    """Read the configuration from the first place that has one (see module docstring)."""
+def load_settings(path: str | Path | None = None, *, skip_broken: bool = False) -> Settings:
+    """Read the configuration from the first place that has one (see module docstring).
+
+    A link file that cannot be read is a one-line error, unless ``skip_broken`` (the
+    daemon): then it is logged, left out and named in ``broken_link_files``, and the other
+    companies go on."""
     chosen = path or os.environ.get(CONFIG_ENV)
     if chosen is None and DEFAULT_FILE.exists():
         chosen = DEFAULT_FILE
     data: dict[str, Any] = {"links": DEFAULT_LINKS}
     source = "built-in default"
     link_files: list[LinkSettings] = []
+    broken: dict[str, str] = {}
     if chosen is not None:
         file = Path(chosen)
         source = str(file)
@@ -214,7 +226,14 @@ def load_settings(path: str | Path | None = None) -> Settings:
         folder = _links_dir(file, data.get("links_dir"))
         if folder is not None:
             data["links_dir"] = folder
-            link_files = [_link_file(path) for path in sorted(folder.glob("*.toml"))]
+            for path in sorted(folder.glob("*.toml")):
+                try:
+                    link_files.append(_link_file(path))
+                except ConfigError as exc:
+                    if not skip_broken:
+                        raise
+                    broken[str(path)] = str(exc)
+                    log.error("link file left out", file=str(path), error=str(exc))
     try:
         overrides = EnvOverrides().model_dump(exclude_none=True)
         settings = Settings(**{**data, **overrides})
@@ -224,6 +243,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
         )
         raise ConfigError(f"{source}: {problems}") from None
     settings._source = source
+    settings._broken = broken
     settings.links += link_files
     names = [link.name for link in settings.links]
     if len(set(names)) != len(names):

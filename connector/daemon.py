@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,14 +18,14 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector import jobs, runs
 from connector.clock import SystemClock
 from connector.config import Settings
-from connector.errors import ConnectorError, LinkBusy, Stopping
+from connector.errors import ConfigError, ConnectorError, LinkBusy, Stopping
 from connector.plain import error_line
 from connector.runtime import Runtime
 from connector.store.db import Store
@@ -80,9 +79,10 @@ def _take(store: Store, links: Sequence[str], holder: str, now: datetime, ttl: t
 
 def _gone(holder: str) -> bool:
     """Whether ``holder`` (``host:pid``, see ``worker_id``) is a process of this host that
-    no longer runs. A holder on another host is never judged from here."""
+    no longer runs. A holder on another host, boot or process-id namespace is never judged
+    from here."""
     host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+    if host != jobs.this_host() or not pid.isdigit() or int(pid) == os.getpid():
         return False
     try:
         os.kill(int(pid), 0)
@@ -117,6 +117,18 @@ def busy(store: Store, link: str) -> LinkBusy:
         f"link {link} is being synced by process {pid} on {host}; its lease runs out at "
         f"{until:%Y-%m-%d %H:%M:%S} UTC. If that process is gone, "
         f"`connector lease break {link}` frees the link now")
+
+
+def renew_many(store: Store, links: Sequence[str], holder: str, now: datetime,
+               ttl: timedelta) -> set[str]:
+    """Extend those of these leases that ``holder`` still has; returns them. A lease broken
+    meanwhile (``connector lease break``) or taken over is not taken back: its pass stops."""
+    if not links:
+        return set()
+    with store.statement() as session:
+        return set(session.scalars(
+            update(LeaseRow).where(LeaseRow.link.in_(list(links)), LeaseRow.holder == holder)
+            .values(until=now + ttl).returning(LeaseRow.link)))
 
 
 def release(store: Store, link: str, holder: str) -> None:
@@ -164,8 +176,9 @@ def leased(store: Store, link: str, ttl: timedelta = DEFAULT_LEASE
         now = clock.now()
         if now - last < ttl / 3:
             return
-        if not acquire(store, link, holder, now, ttl):
-            raise LinkBusy(f"lost the lease on link {link} to another process; stopping")
+        if link not in renew_many(store, [link], holder, now, ttl):
+            raise LinkBusy(f"lost the lease on link {link} (broken, or taken over by "
+                           "another process); stopping")
         last = now
 
     try:
@@ -175,11 +188,24 @@ def leased(store: Store, link: str, ttl: timedelta = DEFAULT_LEASE
 
 
 def check_links(rt: Runtime) -> None:
-    """Open every link's adapters once: a configuration error stops the daemon at start-up
-    with one line, instead of failing the link on every interval forever."""
+    """Open every link's adapters once. A link whose configuration is wrong is logged in
+    one line naming it and its file and left out, so the other companies go on; when no
+    link is left, the daemon does not start (one line, not a traceback on every round)."""
+    wrong: list[tuple[str, ConfigError]] = []
     for name in rt.link_names(None):
-        with rt.link(name, company=False):
-            pass
+        try:
+            with rt.link(name, company=False):
+                pass
+        except ConfigError as refused:
+            wrong.append((name, refused))
+    if wrong and len(wrong) == len(rt.settings.links):
+        raise wrong[0][1]
+    for name, why in wrong:
+        link = rt.settings.link(name)
+        log.error("link left out: its configuration is wrong", link=name,
+                  file=link.file or rt.settings.source, error=error_line(why))
+    left_out = {name for name, _ in wrong}
+    rt.settings.links = [link for link in rt.settings.links if link.name not in left_out]
 
 
 @dataclass
@@ -273,11 +299,12 @@ class HeldLeases:
         def renew() -> None:
             now = self.clock.now()
             if now - self.renewed >= self.ttl / 3:
-                self.links = acquire_many(self.store, sorted(self.links), self.holder, now,
-                                          self.ttl)
+                self.links = renew_many(self.store, sorted(self.links), self.holder, now,
+                                        self.ttl)
                 self.renewed = now
             if link not in self.links:
-                raise LinkBusy(f"lost the lease on link {link} to another process; stopping")
+                raise LinkBusy(f"lost the lease on link {link} (broken, or taken over "
+                               "by another process); stopping")
 
         return renew
 
@@ -349,7 +376,7 @@ def sync_round(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop,
                     break
                 if name not in taken:  # leased elsewhere: its turn comes next round
                     summary.skipped += 1
-                    log.info("link skipped", link=name, reason=error_line(busy(rt.store, name)))
+                    log.info("link skipped", link=name, reason="leased by another process")
                     continue
                 if name in recent:  # another daemon synced it a moment ago
                     summary.skipped += 1
@@ -414,6 +441,9 @@ def _reload(rt: Runtime, reload: Callable[[], Settings]) -> None:
         log.error("configuration not reloaded; the links stay as they were",
                   error=error_line(exc))
         return
+    now = {link.name for link in settings.links}
+    settings.links += [link for link in rt.settings.links  # a file broken while running
+                       if link.file in settings.broken_link_files and link.name not in now]
     before = {link.name for link in rt.settings.links}
     now = {link.name for link in settings.links}
     if now != before:

@@ -11,6 +11,8 @@ backoff and dead-lettered after ``max_attempts`` with the error kept.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import secrets
 import socket
@@ -18,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -93,7 +96,24 @@ def item_of(kind: str, key: str, payload: dict[str, Any]) -> str:
 
 def worker_id() -> str:
     """Who holds a lease: host and process, so a stuck lease can be traced to its owner."""
-    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+    return f"{this_host()}:{os.getpid()}"
+
+
+@functools.cache
+def this_host() -> str:
+    """The host part of ``worker_id``: the host name, and a mark of this boot and this
+    process-id namespace. Only a holder with the very same host part is judged by its
+    process id (``daemon._gone``): two containers or cloned machines sharing a host name
+    count their process ids apart, and a live holder there must never look dead here."""
+    seen = []
+    for source in ("/proc/sys/kernel/random/boot_id", "/proc/self/ns/pid"):
+        try:
+            seen.append(os.readlink(source) if source.endswith("pid")
+                        else Path(source).read_text().strip())
+        except OSError:
+            seen.append("")
+    mark = hashlib.sha256("|".join(seen).encode()).hexdigest()[:8]
+    return f"{socket.gethostname()[:50]}~{mark}"
 
 
 def new_holder() -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from connector import daemon
+from connector import daemon, jobs
 from connector.config import load_settings
 from connector.runtime import Runtime
 from connector.store.db import Store
@@ -52,10 +52,52 @@ def test_the_leases_of_a_dead_process_on_this_host_are_taken_over_at_once(
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    here = socket.gethostname()
+    here = jobs.this_host()
     assert daemon.acquire_many(store, ["a", "b"], f"{here}:{gone}", T0, TTL) == {"a", "b"}
     assert daemon.acquire_many(store, ["c"], f"{here}:1", T0, TTL) == {"c"}  # init: alive
-    assert daemon.acquire_many(store, ["a", "b", "c", "d"], "other", T0, TTL) == {"a", "b", "d"}
+    # The same host name from another boot or process-id namespace (a container, a cloned
+    # machine): its process ids mean nothing here, so its lease stands until it runs out.
+    elsewhere = f"{socket.gethostname()[:50]}~00000000:{gone}"
+    assert daemon.acquire_many(store, ["e"], elsewhere, T0, TTL) == {"e"}
+    assert daemon.acquire_many(store, ["a", "b", "c", "d", "e"], "other", T0, TTL) == {
+        "a", "b", "d"}
+
+
+def test_a_long_host_name_still_judges_its_own_dead_processes(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "n" * 64 + ".cluster.example")
+    jobs.this_host.cache_clear()
+    try:
+        gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dead = f"{jobs.worker_id().rpartition(':')[0]}:{gone}"
+        assert len(dead) <= 100  # it fits the holder columns
+        assert daemon.acquire_many(store, ["a"], dead, T0, TTL) == {"a"}
+        assert daemon.acquire_many(store, ["a"], "other", T0, TTL) == {"a"}
+    finally:
+        jobs.this_host.cache_clear()
+
+
+def test_a_store_gone_for_a_moment_costs_a_round_not_the_daemon(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlalchemy as sa
+
+    rt = three_links(tmp_path)
+    real = daemon.runs.synced_since
+    failures = [sa.exc.OperationalError("SELECT 1", {}, Exception("server closed"))]
+
+    def flaky(*args: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return real(*args)
+
+    monkeypatch.setattr(daemon.runs, "synced_since", flaky)
+    summary = daemon.run(rt, timedelta(0), TTL, rounds=2)
+    assert summary.passes == 3 and summary.failed == {} and not failures
 
 
 def three_links(tmp_path: Path) -> Runtime:
@@ -160,3 +202,17 @@ def test_a_second_pass_of_a_leased_link_is_refused(store: Store) -> None:
                        r"runs out at .* UTC. If that process is gone, `connector lease break a`"), \
             daemon.leased(store, "a"):
         pass
+
+
+def test_a_broken_lease_stops_its_holder_at_the_next_renewal(store: Store) -> None:
+    """`connector lease break`: the holder's renewal finds the lease gone and does not take
+    it back, so its pass stops (the lease is not silently re-created)."""
+    held = daemon.HeldLeases(store, TTL)
+    assert held.take(["a", "b"]) == {"a", "b"}
+    renew_a, renew_b = held.renewal("a"), held.renewal("b")
+    daemon.break_lease(store, "a")
+    held.renewed -= TTL  # the next renewal is due
+    with pytest.raises(daemon.LinkBusy, match="lost the lease on link a"):
+        renew_a()
+    renew_b()  # the other lease is renewed as before
+    assert [lease.link for lease in daemon.leases(store)] == ["b"]

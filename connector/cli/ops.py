@@ -89,7 +89,8 @@ app.add_typer(lease_app, name="lease")
 
 @lease_app.command("show")
 def lease_show(as_json: JsonOpt = False) -> None:
-    """List the links leased right now: holder (host:pid) and when the lease runs out."""
+    """List the link leases in the store: holder (host:pid) and when each runs out (one
+    already run out is free for the next process)."""
     from connector.daemon import leases
 
     rows = [{"link": r.link, "holder": r.holder, "until": r.until.isoformat()}

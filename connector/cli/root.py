@@ -81,9 +81,9 @@ def main_options(
     configure_logging(verbose, log_format)
 
 
-def settings() -> Settings:
+def settings(*, skip_broken: bool = False) -> Settings:
     """The settings of the config file chosen by ``--config`` (or its defaults)."""
-    return load_settings(State.config)
+    return load_settings(State.config, skip_broken=skip_broken)
 
 
 def runtime() -> Runtime:

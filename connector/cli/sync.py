@@ -108,7 +108,7 @@ def daemon(
     from connector.runtime import Runtime
 
     stop = daemon_mod.Stop(duration_option("--stop-timeout", stop_timeout))
-    config = settings()
+    config = settings(skip_broken=True)
     store = service.store_for_daemon(config.database_url)
     service.one_daemon_per_sqlite_store(store)
     budget.share_through(store)
@@ -122,7 +122,8 @@ def daemon(
         served.start()
     daemon_mod.stop_on_signals(stop)
     try:
-        summary = daemon_mod.run(rt, every, hold, stop, rounds, reload=settings)
+        summary = daemon_mod.run(rt, every, hold, stop, rounds,
+                                 reload=lambda: settings(skip_broken=True))
     finally:
         if served is not None:
             served.stop()

@@ -202,3 +202,32 @@ def test_a_broken_link_file_is_one_line_naming_it(tmp_path: Path,
     (tmp_path / "links.d" / "bad.toml").unlink()
     code, _, err = main(monkeypatch, capfd, "--config", str(cfg), "links")
     assert code == 2 and "link names must be unique, got acme more than once" in err
+
+
+def test_the_daemon_leaves_out_a_broken_link_and_syncs_the_others(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """A restart with one unreadable link file and one link naming an adapter that is not
+    installed: each is one error line naming it, and the other company is synced."""
+    make_world(tmp_path / "state" / "acme", invoices=1)
+    cfg = tmp_path / "connector.toml"
+    cfg.write_text(f'state_dir = "{tmp_path / "state"}"\n'
+                   + link_toml("typo", "acme", agency_adapter="nosuch"), encoding="utf-8")
+    (tmp_path / "links.d").mkdir()
+    table = link_toml("acme", "acme").split("\n", 1)[1]
+    (tmp_path / "links.d" / "acme.toml").write_text(table.replace("[links.", "["),
+                                                    encoding="utf-8")
+    (tmp_path / "links.d" / "bad.toml").write_text(
+        '[erp]\nadapter = "mock"\napi_key = "${NOT_SET_ANYWHERE}"\n', encoding="utf-8")
+    code, out, err = main(monkeypatch, capfd, "--config", str(cfg), "--log-format", "json",
+                          "daemon", "--rounds", "1")
+    assert code == 0, err
+    assert "1 link pass(es), 0 link(s) with failures" in out
+    events = [json.loads(line) for line in err.splitlines()]
+    [file_left] = [e for e in events if e["event"] == "link file left out"]
+    assert file_left["file"] == str(tmp_path / "links.d" / "bad.toml")
+    assert "NOT_SET_ANYWHERE is not set" in file_left["error"]
+    [link_left] = [e for e in events if e["event"] == "link left out: its configuration is wrong"]
+    assert link_left["link"] == "typo" and "nosuch" in link_left["error"]
+    code, _, err = main(monkeypatch, capfd, "--config", str(cfg), "links")
+    assert code == 2 and "bad.toml" in err  # a one-shot command still refuses, in one line

@@ -31,7 +31,7 @@ from starlette.routing import Route
 from connector.domain import Address, CaseRequest, ClaimReduction, Debtor, LedgerKind
 from connector.errors import ConnectorError
 from connector.http import jsonio
-from connector.http.asgi import in_process
+from connector.http.emulation import EmulatorControls, Fault
 from connector_adapters.kravia import guesses, wire
 from connector_adapters.mock.agency import NEW_CASE_STATUS, MockAgency
 from connector_adapters.mock.agency_world import MockCase, MockPayout
@@ -55,15 +55,6 @@ class Problem(Exception):
 
 
 @dataclass
-class Fault:
-    status: int
-    times: int = 1
-    after: bool = False
-    """Do the work, then answer with the fault: the reply is lost."""
-    retry_after: int | None = None
-
-
-@dataclass
 class Deliveries:
     """How webhook deliveries misbehave, as a real network and sender may."""
 
@@ -76,7 +67,7 @@ class Deliveries:
 
 
 @dataclass
-class KraviaEmulator:
+class KraviaEmulator(EmulatorControls):
     """Kravia for one creditor: ``tokens`` maps each accepted API token to its creditor id."""
 
     world: World
@@ -121,15 +112,6 @@ class KraviaEmulator:
         self.app = Starlette(routes=routes)
 
     # -- test controls ------------------------------------------------------------------------
-
-    def inject(self, operation: str, status: int, times: int = 1, *, after: bool = False,
-               retry_after: int | None = None) -> None:
-        """The next ``times`` calls of ``operation`` (e.g. ``register``) answer ``status``."""
-        self.faults.setdefault(operation, []).append(Fault(status, times, after, retry_after))
-
-    def transport(self) -> httpx.BaseTransport:
-        """An in-process transport for the adapter's client (no socket)."""
-        return in_process(self.app)
 
     def count(self, operation: str) -> int:
         return sum(1 for op, _ in self.requests if op == operation)
@@ -181,17 +163,6 @@ class KraviaEmulator:
                 raise Problem(429, "Too Many Requests",
                               headers={"Retry-After": str(max(1, round(tat - now)))})
             self._tat[token] = tat + interval
-
-    def _fault(self, name: str) -> Fault | None:
-        with self.lock:
-            queue = self.faults.get(name)
-            if not queue:
-                return None
-            fault = queue[0]
-            fault.times -= 1
-            if fault.times <= 0:
-                queue.pop(0)
-            return fault
 
     # -- operations ------------------------------------------------------------------------
 

@@ -33,7 +33,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
 from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -51,7 +50,7 @@ from connector.domain import (
 )
 from connector.errors import UserError
 from connector.http import jsonio
-from connector.http.asgi import in_process
+from connector.http.emulation import EmulatorControls, Fault
 from connector_adapters.mock.erp_world import CUSTOMER_LEDGER, MockInvoice, MockVoucher
 from connector_adapters.mock.state import parse_date
 from connector_adapters.mock.world import World
@@ -99,15 +98,6 @@ class Problem(Exception):
 
 
 @dataclass
-class Fault:
-    status: int
-    times: int = 1
-    after: bool = False
-    """Do the work, then answer with the fault: the reply is lost."""
-    retry_after: int | None = None
-
-
-@dataclass
 class Keys:
     """What PowerOffice issued: the integration's application key, the client keys of the
     clients that granted it access, and the subscription keys."""
@@ -118,7 +108,7 @@ class Keys:
 
 
 @dataclass
-class PowerOfficeEmulator:
+class PowerOfficeEmulator(EmulatorControls):
     """PowerOffice Go for one client (the world's company)."""
 
     world: World
@@ -189,15 +179,6 @@ class PowerOfficeEmulator:
         self.app = Starlette(routes=routes)
 
     # -- test controls ------------------------------------------------------------------------
-
-    def inject(self, operation: str, status: int, times: int = 1, *, after: bool = False,
-               retry_after: int | None = None) -> None:
-        """The next ``times`` calls of ``operation`` (e.g. ``customers``) answer ``status``."""
-        self.faults.setdefault(operation, []).append(Fault(status, times, after, retry_after))
-
-    def transport(self) -> httpx.BaseTransport:
-        """An in-process transport for the adapter's client (no socket)."""
-        return in_process(self.app)
 
     def count(self, operation: str) -> int:
         return sum(1 for op, _, _ in self.requests if op == operation)
@@ -305,17 +286,6 @@ class PowerOfficeEmulator:
         expires = self._tokens.get(token)
         if expires is None or self.clock() >= expires:
             raise Problem(401)
-
-    def _fault(self, name: str) -> Fault | None:
-        with self.lock:
-            queue = self.faults.get(name)
-            if not queue:
-                return None
-            fault = queue[0]
-            fault.times -= 1
-            if fault.times <= 0:
-                queue.pop(0)
-            return fault
 
     async def _delay(self) -> None:
         if self.latency > 0:

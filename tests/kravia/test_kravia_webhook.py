@@ -14,8 +14,9 @@ from starlette.routing import Route
 
 from connector.config import AdapterSettings, LinkSettings
 from connector.http import jsonio
+from connector.http.asgi import in_process
 from connector_adapters.kravia import guesses, wire
-from connector_adapters.kravia.emulator import in_process, signed_event
+from connector_adapters.kravia.emulator import signed_event
 from connector_adapters.kravia.plugin import connector_register_routes
 from connector_adapters.kravia.webhook import Verifier, marks_for, receiver
 from tests.kravia.conftest import WEBHOOK_SECRET, Creditor

@@ -23,11 +23,11 @@ from sqlalchemy import func, select
 from connector import listener
 from connector.config import load_settings
 from connector.errors import ConfigError
+from connector.http.asgi import in_process
 from connector.runtime import Runtime
 from connector.store import db
 from connector.store.db import Store
 from connector.store.schema import ClaimRow, JobRow, SyncRunRow
-from connector_adapters.kravia.emulator import in_process
 from tests.service.worlds import link_toml, make_world
 
 CONNECTOR = str(Path(sys.executable).parent / "connector")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, event
 
+from connector.http import limiter
 from connector.store.db import Store, reachable, scratch_store
 from tests.claim_writes import GUARD
 
@@ -87,3 +88,13 @@ def only_the_lifecycle_writes_claims() -> Iterator[None]:
         GUARD.found)
 
 
+
+
+@pytest.fixture(autouse=True)
+def in_process_request_budgets() -> Iterator[None]:
+    """A command run in a test on PostgreSQL shares request budgets through that store
+    (``budget.share_through``), which a later test's store may not have: each test starts
+    and ends with the process's own buckets, as a new process does."""
+    limiter.set_default_backend(limiter.InProcessBackend())
+    yield
+    limiter.set_default_backend(limiter.InProcessBackend())

@@ -67,10 +67,13 @@ class Backend:
             f"CREATE TABLE {copy}.{t} AS SELECT * FROM {self.schema}.{t}" for t in tables))
 
         def restore() -> None:
-            # as pg_restore does: foreign keys are not checked while the rows go back
+            # as pg_restore does: foreign keys are not checked while the rows go back, and
+            # generated columns are computed again rather than copied
+            stored = {t: ", ".join(f'"{c}"' for c in self._stored_columns(t)) for t in tables}
             self._sql("SET LOCAL session_replication_role = replica",
                       f"TRUNCATE {', '.join(f'{self.schema}.{t}' for t in tables)}", *(
-                f"INSERT INTO {self.schema}.{t} SELECT * FROM {copy}.{t}" for t in tables))
+                f"INSERT INTO {self.schema}.{t} ({stored[t]}) SELECT {stored[t]} FROM {copy}.{t}"
+                for t in tables))
         return restore
 
     def drop(self) -> None:
@@ -84,6 +87,16 @@ class Backend:
             names = list(conn.scalars(text(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
                 {"s": schema}))
+        engine.dispose()
+        return names
+
+    def _stored_columns(self, table: str) -> list[str]:
+        engine = create_engine(self.server)
+        with engine.connect() as conn:
+            names = list(conn.scalars(text(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = :s "
+                "AND table_name = :t AND is_generated = 'NEVER' ORDER BY ordinal_position"),
+                {"s": self.schema, "t": table}))
         engine.dispose()
         return names
 

@@ -68,11 +68,11 @@ def transfer_transactions(h: Harness) -> int:
         finally:
             sa.event.remove(h.store.engine, "begin", count)
 
-    transfer.run_transfers = counted  # type: ignore[assignment]
+    transfer.run_transfers = counted
     try:
         h.sync()
     finally:
-        transfer.run_transfers = original  # type: ignore[assignment]
+        transfer.run_transfers = original
     return len(begun)
 
 
@@ -100,6 +100,7 @@ def test_a_claim_cancelled_before_its_batch_starts_is_not_sent(store: Store) -> 
         ctx = h.ctx()
         with ctx.tx() as s:  # a user's cancel racing the transfer, just before it
             row = s.get(ClaimRow, h.claim(nos[1])["id"])
+            assert row is not None
             ctx.claims.move(s, [row], ClaimState.DRAFT, ctx.now(), "Cancelled", source="user")
         original(self, claimed)
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -209,16 +211,28 @@ def test_metrics_cover_the_configured_links_only_and_survive_a_store_that_is_dow
     assert client.get("/readyz").status_code == 503
 
 
-def test_an_address_in_use_is_one_error_line_and_the_servers_own_line_is_json(
-        tmp_path: Path) -> None:
+def one_link(tmp_path: Path) -> Path:
+    """A config of one link over a world of its own."""
     make_world(tmp_path / "state" / "w")
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'state_dir = "{tmp_path / "state"}"\n' + link_toml("main", "w"),
                    encoding="utf-8")
+    return cfg
+
+
+@contextmanager
+def listening() -> Iterator[int]:
+    """A port of 127.0.0.1 taken by a socket that accepts connections and says nothing."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        port = taken.getsockname()[1]
+        yield int(taken.getsockname()[1])
+
+
+def test_an_address_in_use_is_one_error_line_and_the_servers_own_line_is_json(
+        tmp_path: Path) -> None:
+    cfg = one_link(tmp_path)
+    with listening() as port:
         done = subprocess.run([CONNECTOR, "--config", str(cfg), "--log-format", "json",
                                "daemon", "--rounds", "1", "--listen", f"127.0.0.1:{port}"],
                               capture_output=True, text=True, timeout=120)
@@ -235,14 +249,8 @@ def test_readyz_answers_when_the_store_accepts_and_never_answers(
     """A server that takes the connection and says nothing (a hung database, a black-holed
     route): the connection attempt gives up (``SERVER_TIMEOUTS``) and /readyz says 503."""
     monkeypatch.setitem(db.SERVER_TIMEOUTS, "connect_timeout", 2)
-    make_world(tmp_path / "state" / "w")
-    cfg = tmp_path / "c.toml"
-    cfg.write_text(f'state_dir = "{tmp_path / "state"}"\n' + link_toml("main", "w"),
-                   encoding="utf-8")
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        port = silent.getsockname()[1]
+    cfg = one_link(tmp_path)
+    with listening() as port:  # and never answering
         store = Store(f"postgresql+psycopg://postgres@127.0.0.1:{port}/test", migrate=False)
         rt = Runtime(load_settings(cfg), store=store)
         client = httpx.Client(transport=in_process(listener.app(rt)), base_url="http://d")

@@ -8,14 +8,15 @@ each failed item is a warning naming the link and the item by its number.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import timedelta
 
 import structlog
 
 from connector import engine, runs
 from connector.clock import SystemClock
+from connector.context import LinkContext
 from connector.daemon import DEFAULT_LEASE, leased
 from connector.errors import Stopping
 from connector.jobs import worker_id
@@ -41,7 +42,7 @@ def run_pass(rt: Runtime, name: str, lease: timedelta = DEFAULT_LEASE, *,
     wall = SystemClock()
     with structlog.contextvars.bound_contextvars(link=name), \
             (leased(rt.store, name, lease) if renew is None else nullcontext(renew)) as held, \
-            rt.link(name, dry_run=dry_run, company=False) as ctx:
+            _opened(rt, name, dry_run, wall) as ctx:
 
         def keepalive() -> None:
             if hurry is not None and hurry.is_set():
@@ -75,3 +76,20 @@ def run_pass(rt: Runtime, name: str, lease: timedelta = DEFAULT_LEASE, *,
                  moved=dict(report.moved), transferred=len(report.transferred),
                  failures=len(report.failures))
         return report
+
+
+@contextmanager
+def _opened(rt: Runtime, name: str, dry_run: bool, wall: SystemClock) -> Iterator[LinkContext]:
+    """The link's adapters, opened; a link whose adapters cannot be opened (a setting gone
+    wrong, an ERP refusing its keys) is recorded as a crashed run, so ``status`` and the
+    metrics show it failing rather than never run."""
+    with ExitStack() as stack:
+        try:
+            ctx = stack.enter_context(rt.link(name, dry_run=dry_run, company=False))
+        except Exception as exc:
+            if not dry_run:
+                run_id = runs.start(rt.store, name, worker_id(), wall.now())
+                runs.finish(rt.store, run_id, runs.Outcome.CRASHED, wall.now(),
+                            error=f"the link could not be opened: {error_line(exc)}")
+            raise
+        yield ctx

@@ -126,3 +126,21 @@ def test_old_runs_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     _, out, _ = main(monkeypatch, capfd, "--config", str(cfg), "runs", "--json")
     [kept] = json.loads(out)  # the old run is gone, this round's is there
     assert kept["holder"] != "elsewhere:1" and kept["outcome"] == "ok"
+
+
+def test_a_link_that_cannot_be_opened_is_recorded_as_a_crashed_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """A link whose adapters cannot be opened (here: an agency adapter not installed) shows
+    in `status` as crashed, with the reason, not as never run."""
+    make_world(tmp_path / "state" / "w")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'state_dir = "{tmp_path / "state"}"\n'
+                   + link_toml("typo", "w", agency_adapter="nosuch"), encoding="utf-8")
+    code, _, err = main(monkeypatch, capfd, "--config", str(cfg), "sync")
+    assert code == 2 and "nosuch" in err
+    code, out, err = main(monkeypatch, capfd, "--config", str(cfg), "status", "--json")
+    [link] = json.loads(out)
+    assert link["link"] == "typo" and link["last_run"]["outcome"] == "crashed", out
+    assert link["last_run"]["error"].startswith("the link could not be opened: ")
+    assert "nosuch" in link["last_run"]["error"]

@@ -45,6 +45,12 @@ def _money(value: Decimal) -> Decimal:
 
 Money = Annotated[Decimal, BeforeValidator(_no_float), AfterValidator(_money)]
 
+KEY_LENGTH = 100
+"""The longest id or number of an ERP or agency record the store keeps (its key columns)."""
+Key = Annotated[str, Field(max_length=KEY_LENGTH)]
+"""An id or number the store keys or searches by: a longer one is a record set aside with
+its reason, never cut short (two long keys cut alike would merge two records)."""
+
 
 class Model(BaseModel):
     """Base for every domain model: immutable, strict about unknown fields."""
@@ -89,8 +95,8 @@ class Company(Model):
 
 
 class Customer(Model):
-    id: str
-    number: str
+    id: Key
+    number: Key
     name: str
     is_person: bool = False
     organization_number: str | None = None
@@ -113,11 +119,11 @@ class InvoiceKind(StrEnum):
 
 
 class Invoice(Model):
-    id: str
-    invoice_no: str
-    customer_id: str
+    id: Key
+    invoice_no: Key
+    customer_id: Key
     """The ERP's own id of the customer: invoices join customers by it."""
-    customer_no: str
+    customer_no: Key
     """The customer number, for display and search (an ERP may renumber a customer)."""
     invoice_date: date
     due_date: date
@@ -153,8 +159,8 @@ class LetterKind(StrEnum):
 class ReminderLetter(Model):
     """A letter of the reminder flow sent for one invoice, with its own due date (R1c)."""
 
-    id: str
-    invoice_id: str
+    id: Key
+    invoice_id: Key
     kind: LetterKind
     sent_on: date
     due_date: date
@@ -229,7 +235,7 @@ class CaseRequest(Model):
 class AgencyCase(Model):
     """The agency's answer to a registered case."""
 
-    id: str
+    id: Key
     reference: str
     status: str
     url: str | None = None
@@ -260,7 +266,7 @@ class AgencyEvent(Model):
 class CaseUpdate(Model):
     """The agency's view of a case as it changed (R8, R9)."""
 
-    case_id: str
+    case_id: Key
     reference: str
     status: str
     paused: bool = False
@@ -308,7 +314,7 @@ class PayoutLine(Model):
 class Payout(Model):
     """One settlement from the agency to the creditor, itemised (R13)."""
 
-    id: str
+    id: Key
     paid_on: date
     currency: str = "NOK"
     lines: list[PayoutLine]
@@ -357,7 +363,7 @@ class Voucher(Model):
 class VoucherReceipt(Model):
     """The ERP's answer to a voucher: its own id and whether it is posted or a proposal."""
 
-    id: str
+    id: Key
     reference: str
     kind: VoucherKind
 
@@ -371,8 +377,8 @@ class LedgerKind(StrEnum):
 class LedgerEntry(Model):
     """Money matched against an invoice on the customer ledger: what the ERP saw happen."""
 
-    id: str
-    invoice_id: str
+    id: Key
+    invoice_id: Key
     kind: LedgerKind
     amount: Money
     """Positive: how much the invoice's balance went down."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from connector.store.db import upsert
-from connector.store.schema import ItemErrorRow
+from connector.store.schema import ERROR_KEY_LENGTH, ItemErrorRow
+
+
+def fitted(key: str) -> str:
+    """The key as stored: one too long for its column (a record set aside for that very
+    reason, say) is cut and given its digest, so two such keys stay two errors."""
+    if len(key) <= ERROR_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{key[:ERROR_KEY_LENGTH - 18]}…#{digest}"
 
 
 def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +45,7 @@ def store(
     if not errors:
         return
     rows = {
-        key: {"link": link, "resource": resource, "key": key, "reason": reason,
+        fitted(key): {"link": link, "resource": resource, "key": fitted(key), "reason": reason,
               "raw": _jsonable(raw), "first_seen": now, "last_seen": now, "resolved_at": None}
         for key, reason, raw in errors
     }

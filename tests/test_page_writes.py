@@ -9,16 +9,20 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
-from connector import actions
+from connector import actions, item_errors
 from connector.classify import as_invoice
-from connector.domain import Customer, DunningSetup, LetterKind
+from connector.domain import KEY_LENGTH, Customer, DunningSetup, Invoice, LetterKind
 from connector.item_errors import open_errors
-from connector.pull import load_customers, load_letters, write_customers
+from connector.ports import parse_page
+from connector.pull import CUSTOMER_COLUMNS, load_customers, load_letters, write_customers
 from connector.store.db import Store
-from connector.store.schema import CustomerRow, InvoiceRow
+from connector.store.pages import write_page
+from connector.store.schema import ERROR_KEY_LENGTH, CustomerRow, InvoiceRow
 from tests.support import START, Harness, new_world
 
 
@@ -127,3 +131,45 @@ def test_a_pull_leaves_the_connectors_own_collect_request(store: Store) -> None:
         assert s.scalar(select(InvoiceRow.collect_requested_at)) is not None
         (row,) = s.scalars(select(InvoiceRow))
         assert as_invoice(row).collect_requested and row.balance == Decimal("900.00")
+
+
+def _invoice_raw(erp_id: str, invoice_no: str = "1") -> dict[str, Any]:
+    return {"id": erp_id, "invoice_no": invoice_no, "customer_id": "c-1", "customer_no": "10",
+            "invoice_date": "2026-01-01", "due_date": "2026-01-15", "amount": "100.00",
+            "balance": "100.00", "currency": "NOK", "changed_at": START.isoformat()}
+
+
+def test_a_key_longer_than_the_store_keeps_is_set_aside_whole_never_cut(store: Store) -> None:
+    """Two invoices whose ids differ only past the store's key length stay two records:
+    both are set aside with their reason and their data, under keys that stay apart."""
+    common = "x" * KEY_LENGTH
+    raws = [_invoice_raw(common + "-a"), _invoice_raw(common + "-b"),
+            _invoice_raw("short", invoice_no="n" * (KEY_LENGTH + 1)),
+            _invoice_raw("y" * 500 + "-a"), _invoice_raw("y" * 500 + "-b")]
+    page = parse_page(Invoice, "invoices", raws)
+    assert page.items == []
+    assert all("at most 100 characters" in r.reason for r in page.rejected)
+    with store.session() as s:
+        item_errors.store(s, "test", "invoices",
+                          [(r.key, r.reason, r.raw) for r in page.rejected], START)
+    with store.session() as s:
+        errors = open_errors(s, "test")
+    assert len(errors) == 5
+    assert sorted(e.raw["id"] for e in errors) == sorted(r["id"] for r in raws)  # whole
+    assert {e.key for e in errors} >= {common + "-a", common + "-b", "short"}
+    assert all(len(e.key) <= ERROR_KEY_LENGTH for e in errors)
+
+
+def test_a_page_write_never_merges_keys_that_differ_past_the_column_length(
+        store: Store) -> None:
+    """Past the models' own check: PostgreSQL refuses the page (a value cast to the column's
+    bounded array type would be cut short without a word); SQLite keeps both as they are."""
+    rows = [("test", "z" * KEY_LENGTH + end, "10", True, "{}", START) for end in ("-a", "-b")]
+    if store.engine.dialect.name == "postgresql":
+        with pytest.raises(DataError, match="too long"), store.session() as s:
+            write_page(s, CustomerRow, CUSTOMER_COLUMNS, rows, keys=("link", "erp_id"))
+        return
+    with store.session() as s:
+        write_page(s, CustomerRow, CUSTOMER_COLUMNS, rows, keys=("link", "erp_id"))
+    with store.session() as s:
+        assert sorted(s.scalars(select(CustomerRow.erp_id))) == [r[1] for r in rows]

@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import JSON, Dialect, Table
+from sqlalchemy import JSON, Column, Dialect, String, Table
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeEngine
 
 from connector.store.schema import Base
 
@@ -69,10 +70,18 @@ def _plan(dialect: Dialect, table: Table, columns: tuple[str, ...],
     names = ", ".join(columns)
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
     if dialect.name == "postgresql":
-        arrays = ", ".join(f"CAST(%b AS {col.type.compile(dialect)}[])" for col in cols)
+        arrays = ", ".join(f"CAST(%b AS {_unbounded(col).compile(dialect)}[])" for col in cols)
         source = f"SELECT * FROM unnest({arrays})"
     else:
         source = f"VALUES ({', '.join('?' for _ in cols)})"
     sql = (f"INSERT INTO {table.name} ({names}) {source} "
            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
     return _Plan(sql, processors, operator.itemgetter(*(columns.index(k) for k in keys)))
+
+
+def _unbounded(column: Column[Any]) -> TypeEngine[Any]:
+    """The column's type without its length, for the array the rows arrive in: PostgreSQL
+    cuts a value cast to ``VARCHAR(100)[]`` short without a word, where the column itself
+    refuses a value too long for it."""
+    kind: TypeEngine[Any] = column.type
+    return String() if isinstance(kind, String) and kind.length is not None else kind

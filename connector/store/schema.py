@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from connector.domain import KEY_LENGTH
 from connector.store.types import MoneyType, UtcDateTime
 
 
@@ -48,8 +49,8 @@ class CustomerRow(Base):
 
     __tablename__ = "customers"
     link: Mapped[str] = mapped_column(String(100), primary_key=True)
-    erp_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    number: Mapped[str] = mapped_column(String(100))
+    erp_id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    number: Mapped[str] = mapped_column(String(KEY_LENGTH))
     transfer_to_agency: Mapped[bool]
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     changed_at: Mapped[datetime]
@@ -60,10 +61,10 @@ class CustomerRow(Base):
 class InvoiceRow(Base):
     __tablename__ = "invoices"
     link: Mapped[str] = mapped_column(String(100), primary_key=True)
-    erp_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    invoice_no: Mapped[str] = mapped_column(String(100))
-    customer_id: Mapped[str] = mapped_column(String(100))
-    customer_no: Mapped[str] = mapped_column(String(100))
+    erp_id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    invoice_no: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    customer_id: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    customer_no: Mapped[str] = mapped_column(String(KEY_LENGTH))
     due_date: Mapped[date] = mapped_column(Date)
     balance: Mapped[Decimal]
     is_open: Mapped[bool]
@@ -83,8 +84,8 @@ class InvoiceRow(Base):
 class LetterRow(Base):
     __tablename__ = "letters"
     link: Mapped[str] = mapped_column(String(100), primary_key=True)
-    erp_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    invoice_id: Mapped[str] = mapped_column(String(100))
+    erp_id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(KEY_LENGTH))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_letters_invoice", "link", "invoice_id"),)
@@ -100,10 +101,10 @@ class ClaimRow(Base):
     __tablename__ = "claims"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     link: Mapped[str] = mapped_column(String(100))
-    invoice_id: Mapped[str] = mapped_column(String(100))
-    invoice_no: Mapped[str] = mapped_column(String(100))
-    customer_id: Mapped[str] = mapped_column(String(100))
-    customer_no: Mapped[str] = mapped_column(String(100))
+    invoice_id: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    invoice_no: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    customer_id: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    customer_no: Mapped[str] = mapped_column(String(KEY_LENGTH))
     amount: Mapped[Decimal]
     balance: Mapped[Decimal]
     currency: Mapped[str] = mapped_column(String(3))
@@ -118,7 +119,7 @@ class ClaimRow(Base):
     transfer_started_at: Mapped[datetime | None]
     """Set when a transfer job begins: from then on the ERP side cannot cancel (R5, R6)."""
     transferred_at: Mapped[datetime | None]
-    agency_case_id: Mapped[str | None] = mapped_column(String(100))
+    agency_case_id: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
     paused: Mapped[bool] = mapped_column(default=False, server_default=false())
     balance_at_agency: Mapped[Decimal | None]
     remaining_principal: Mapped[Decimal | None]
@@ -219,6 +220,9 @@ class JobRow(Base):
     )
 
 
+ERROR_KEY_LENGTH = 200
+
+
 class ItemErrorRow(Base):
     """A record that could not be handled, kept whole with the reason (nothing is lost)."""
 
@@ -226,7 +230,7 @@ class ItemErrorRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     link: Mapped[str] = mapped_column(String(100))
     resource: Mapped[str] = mapped_column(String(50))
-    key: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(ERROR_KEY_LENGTH))
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[dict[str, Any]] = mapped_column(JSON)
     first_seen: Mapped[datetime]
@@ -241,8 +245,8 @@ class LedgerEntryRow(Base):
 
     __tablename__ = "ledger_entries"
     link: Mapped[str] = mapped_column(String(100), primary_key=True)
-    erp_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    invoice_id: Mapped[str] = mapped_column(String(100))
+    erp_id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(String(KEY_LENGTH))
     kind: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal]
     on: Mapped[date] = mapped_column(Date)
@@ -260,7 +264,7 @@ class PayoutRow(Base):
     __tablename__ = "payouts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     link: Mapped[str] = mapped_column(String(100))
-    agency_id: Mapped[str] = mapped_column(String(100))
+    agency_id: Mapped[str] = mapped_column(String(KEY_LENGTH))
     paid_on: Mapped[date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3))
     net: Mapped[Decimal]
@@ -268,7 +272,7 @@ class PayoutRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     """received → booked (voucher in the ERP) → marked (the agency told); or skipped."""
     voucher_reference: Mapped[str] = mapped_column(String(200))
-    voucher_id: Mapped[str | None] = mapped_column(String(100))
+    voucher_id: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
     voucher_kind: Mapped[str | None] = mapped_column(String(20))
     voucher: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     flagged: Mapped[bool] = mapped_column(default=False)

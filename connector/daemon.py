@@ -18,12 +18,13 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 from connector import jobs, runs
-from connector.clock import SystemClock
+from connector.clock import Clock, SystemClock
 from connector.config import Settings
 from connector.errors import ConfigError, ConnectorError, LinkBusy, Stopping
 from connector.plain import error_line
@@ -122,13 +123,24 @@ def busy(store: Store, link: str) -> LinkBusy:
 def renew_many(store: Store, links: Sequence[str], holder: str, now: datetime,
                ttl: timedelta) -> set[str]:
     """Extend those of these leases that ``holder`` still has; returns them. A lease broken
-    meanwhile (``connector lease break``) or taken over is not taken back: its pass stops."""
+    meanwhile (``connector lease break``) or taken over is not taken back: its pass stops.
+
+    The rows are locked in link order first (``_locked``)."""
     if not links:
         return set()
     with store.statement() as session:
         return set(session.scalars(
-            update(LeaseRow).where(LeaseRow.link.in_(list(links)), LeaseRow.holder == holder)
+            update(LeaseRow).where(LeaseRow.link.in_(_locked(links, holder)),
+                                   LeaseRow.holder == holder)
             .values(until=now + ttl).returning(LeaseRow.link)))
+
+
+def _locked(links: Sequence[str], holder: str) -> Select[str]:
+    """Those of these leases ``holder`` has, their rows locked in link order: the order
+    ``acquire_many`` writes in, so statements on the same links queue, never deadlock."""
+    return (select(LeaseRow.link)
+            .where(LeaseRow.link.in_(list(links)), LeaseRow.holder == holder)
+            .order_by(LeaseRow.link).with_for_update())
 
 
 def release(store: Store, link: str, holder: str) -> None:
@@ -140,7 +152,7 @@ def release_many(store: Store, links: Sequence[str], holder: str) -> None:
     if not links:
         return
     with store.statement() as session:
-        session.execute(delete(LeaseRow).where(LeaseRow.link.in_(list(links)),
+        session.execute(delete(LeaseRow).where(LeaseRow.link.in_(_locked(links, holder)),
                                                LeaseRow.holder == holder))
 
 
@@ -276,19 +288,21 @@ pass in hand: a slow pass does not keep the rest of its chunk from other daemons
 class HeldLeases:
     """This process's leases on a chunk of links, taken at once and given back at once.
 
-    Each pass renews them all (``renewal``) as ``leased`` renews one: a renewal that finds
-    the pass's link taken by another process stops that pass."""
+    Each pass renews them (``renewal``) as ``leased`` renews one: a renewal that finds the
+    pass's link taken by another process stops that pass. Once the chunk was held ``HOLD``,
+    the pass in hand keeps only its own link: a slow pass holds no other link hostage."""
 
-    def __init__(self, store: Store, ttl: timedelta) -> None:
+    def __init__(self, store: Store, ttl: timedelta, clock: Clock | None = None) -> None:
         self.store = store
         self.ttl = ttl
         self.holder = jobs.worker_id()
-        self.clock = SystemClock()
+        self.clock = clock or SystemClock()
         self.links: set[str] = set()
         self.taken_at = self.renewed = self.clock.now()
 
     def take(self, links: Sequence[str]) -> set[str]:
         self.taken_at = self.renewed = self.clock.now()
+        self.links = set(links)  # until known: a failure gives back those that became ours
         self.links = acquire_many(self.store, links, self.holder, self.taken_at, self.ttl)
         return set(self.links)
 
@@ -298,10 +312,20 @@ class HeldLeases:
     def renewal(self, link: str) -> Callable[[], None]:
         def renew() -> None:
             now = self.clock.now()
+            if now - self.taken_at > HOLD and self.links - {link}:
+                self._give_back(sorted(self.links - {link}))
+                self.links &= {link}
             if now - self.renewed >= self.ttl / 3:
-                self.links = renew_many(self.store, sorted(self.links), self.holder, now,
-                                        self.ttl)
-                self.renewed = now
+                try:
+                    self.links = renew_many(self.store, sorted(self.links), self.holder, now,
+                                            self.ttl)
+                except DBAPIError as exc:  # the store gone a moment: the lease still runs
+                    if now - self.renewed >= self.ttl * 2 / 3:
+                        raise
+                    log.warning("lease not renewed; tried again at the next step", link=link,
+                                error=error_line(f"{type(exc).__name__}: {exc}"))
+                else:
+                    self.renewed = now
             if link not in self.links:
                 raise LinkBusy(f"lost the lease on link {link} (broken, or taken over "
                                "by another process); stopping")
@@ -311,6 +335,9 @@ class HeldLeases:
     def release(self) -> None:
         """Give the leases back; one that cannot be (the store gone) runs out instead."""
         links, self.links = sorted(self.links), set()
+        self._give_back(links)
+
+    def _give_back(self, links: Sequence[str]) -> None:
         try:
             release_many(self.store, links, self.holder)
             return

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from connector import daemon, jobs
+from connector.clock import ManualClock
 from connector.config import load_settings
 from connector.runtime import Runtime
 from connector.store.db import Store
@@ -216,3 +218,93 @@ def test_a_broken_lease_stops_its_holder_at_the_next_renewal(store: Store) -> No
         renew_a()
     renew_b()  # the other lease is renewed as before
     assert [lease.link for lease in daemon.leases(store)] == ["b"]
+
+
+def test_a_slow_pass_keeps_only_its_own_link_once_the_chunk_was_held_its_time(
+        store: Store) -> None:
+    """The rest of the chunk goes back at the pass's first step past ``HOLD``, so another
+    daemon syncs them meanwhile; the link in hand stays leased and is renewed as before."""
+    clock = ManualClock(datetime.now(UTC))
+    held = daemon.HeldLeases(store, TTL, clock)
+    assert held.take(["a", "b", "c"]) == {"a", "b", "c"}
+    renew_a = held.renewal("a")
+    renew_a()  # within HOLD: the chunk stays
+    assert [lease.link for lease in daemon.leases(store)] == ["a", "b", "c"]
+    clock.advance(daemon.HOLD + timedelta(seconds=1))
+    renew_a()
+    assert [lease.link for lease in daemon.leases(store)] == ["a"]
+    assert daemon.acquire_many(store, ["b", "c"], "other", clock.now(), TTL) == {"b", "c"}
+    (before,) = [lease.until for lease in daemon.leases(store) if lease.link == "a"]
+    clock.advance(TTL / 3)
+    renew_a()  # the link in hand is renewed, and only it
+    until = {lease.link: lease.until for lease in daemon.leases(store)}
+    assert until["a"] > before and {until["b"], until["c"]} == {until["b"]}
+    held.release()
+    assert [lease.holder for lease in daemon.leases(store)] == ["other", "other"]
+
+
+def test_a_store_gone_during_the_taking_leaves_no_lease_behind(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The leases of the first statement are this process's even when the look for gone
+    holders fails: the round's clean-up gives them back rather than leaving them to run out."""
+    assert daemon.acquire(store, "b", "elsewhere:1", datetime.now(UTC), TTL)
+    monkeypatch.setattr(daemon, "_gone", lambda _holder: _raise_store_gone())
+    held = daemon.HeldLeases(store, TTL)
+    with pytest.raises(OperationalError):
+        held.take(["a", "b"])
+    held.release()
+    assert [(lease.link, lease.holder) for lease in daemon.leases(store)] == [
+        ("b", "elsewhere:1")]
+
+
+def _raise_store_gone() -> bool:
+    raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+
+def test_a_renewal_the_store_misses_is_tried_again_while_the_lease_still_runs(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = ManualClock(datetime.now(UTC))
+    held = daemon.HeldLeases(store, TTL, clock)
+    held.take(["a"])
+    renew = held.renewal("a")
+    real = daemon.renew_many
+    monkeypatch.setattr(daemon, "renew_many", lambda *_args: _raise_store_gone())
+    clock.advance(TTL / 3)
+    renew()  # a third of the lease used: the pass goes on, the renewal is tried again
+    clock.advance(TTL / 3)
+    with pytest.raises(OperationalError):  # two thirds used and still no store: it stops
+        renew()
+    monkeypatch.setattr(daemon, "renew_many", real)
+    renew()
+    (lease,) = daemon.leases(store)
+    assert lease.until.replace(tzinfo=UTC) == clock.now() + TTL
+
+
+def test_renewing_and_taking_the_same_links_at_once_never_deadlock(pg_store: Store) -> None:
+    """A renewal locks its rows in link order, as taking them does: two daemons, one renewing
+    its chunk while the other tries to take it, wait for each other on PostgreSQL."""
+    import threading
+
+    links = [f"link-{n:03d}" for n in range(60)]
+    now = datetime.now(UTC)
+    for link in reversed(links):  # the table's rows in the reverse of the links' order
+        assert daemon.acquire(pg_store, link, "one", now, TTL)
+    errors: list[BaseException] = []
+
+    def hammer(act: Any) -> None:
+        try:
+            for _ in range(60):
+                act()
+        except BaseException as exc:
+            errors.append(exc)
+
+    renewing = threading.Thread(target=hammer, args=(
+        lambda: daemon.renew_many(pg_store, links[::-1], "one", now, TTL),))
+    taking = threading.Thread(target=hammer, args=(
+        lambda: daemon.acquire_many(pg_store, links, "two", now, TTL),))
+    for thread in (renewing, taking):
+        thread.start()
+    for thread in (renewing, taking):
+        thread.join()
+    assert errors == []
+    assert {lease.holder for lease in daemon.leases(pg_store)} == {"one"}

@@ -130,17 +130,19 @@ def renew_many(store: Store, links: Sequence[str], holder: str, now: datetime,
         return set()
     with store.statement() as session:
         return set(session.scalars(
-            update(LeaseRow).where(LeaseRow.link.in_(_locked(links, holder)),
+            update(LeaseRow).where(LeaseRow.link.in_(_locked(store, links, holder)),
                                    LeaseRow.holder == holder)
             .values(until=now + ttl).returning(LeaseRow.link)))
 
 
-def _locked(links: Sequence[str], holder: str) -> Select[str]:
+def _locked(store: Store, links: Sequence[str], holder: str) -> Select[str]:
     """Those of these leases ``holder`` has, their rows locked in link order: the order
-    ``acquire_many`` writes in, so statements on the same links queue, never deadlock."""
+    ``acquire_many`` writes in (Python's, by code point, whatever the column's collation
+    says), so statements on the same links queue, never deadlock."""
+    order = LeaseRow.link.collate("C") if store.dialect == "postgresql" else LeaseRow.link
     return (select(LeaseRow.link)
             .where(LeaseRow.link.in_(list(links)), LeaseRow.holder == holder)
-            .order_by(LeaseRow.link).with_for_update())
+            .order_by(order).with_for_update())
 
 
 def release(store: Store, link: str, holder: str) -> None:
@@ -152,7 +154,7 @@ def release_many(store: Store, links: Sequence[str], holder: str) -> None:
     if not links:
         return
     with store.statement() as session:
-        session.execute(delete(LeaseRow).where(LeaseRow.link.in_(_locked(links, holder)),
+        session.execute(delete(LeaseRow).where(LeaseRow.link.in_(_locked(store, links, holder)),
                                                LeaseRow.holder == holder))
 
 
@@ -320,7 +322,7 @@ class HeldLeases:
                     self.links = renew_many(self.store, sorted(self.links), self.holder, now,
                                             self.ttl)
                 except DBAPIError as exc:  # the store gone a moment: the lease still runs
-                    if now - self.renewed >= self.ttl * 2 / 3:
+                    if now - self.renewed >= self.ttl / 2:
                         raise
                     log.warning("lease not renewed; tried again at the next step", link=link,
                                 error=error_line(f"{type(exc).__name__}: {exc}"))
@@ -333,22 +335,19 @@ class HeldLeases:
         return renew
 
     def release(self) -> None:
-        """Give the leases back; one that cannot be (the store gone) runs out instead."""
+        """Give the leases back (``_give_back``)."""
         links, self.links = sorted(self.links), set()
-        self._give_back(links)
+        if links:
+            self._give_back(links)
 
     def _give_back(self, links: Sequence[str]) -> None:
+        """One statement; a lease it cannot give back (the store gone) runs out. Never a
+        statement per link: with the store gone each would wait for its connect timeout."""
         try:
             release_many(self.store, links, self.holder)
-            return
-        except Exception:  # a deadlock with a daemon taking one over: one at a time then
-            pass
-        for link in links:
-            try:
-                release(self.store, link, self.holder)
-            except Exception as exc:
-                log.warning("lease not given back; it runs out", link=link,
-                            error=error_line(f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:
+            log.warning("leases not given back; they run out", links=len(links),
+                        error=error_line(f"{type(exc).__name__}: {exc}"))
 
 
 def run(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop | None = None,
@@ -392,11 +391,11 @@ def sync_round(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop,
         try:
             taken = held.take(chunk)
             recent = runs.synced_since(rt.store, sorted(taken), wall.now() - interval)
-        except Exception as exc:  # the store gone for a moment: these wait for next round
-            log.warning("links not leased; tried again next round", links=len(chunk),
+        except Exception as exc:  # the store gone for a moment: the round ends here
+            log.warning("links not leased; tried again next round", links=len(chunk) + len(todo),
                         error=error_line(f"{type(exc).__name__}: {exc}"))
             held.release()
-            continue
+            return
         try:
             for i, name in enumerate(chunk):
                 if stop.requested.is_set():
@@ -405,6 +404,9 @@ def sync_round(rt: Runtime, interval: timedelta, lease: timedelta, stop: Stop,
                     summary.skipped += 1
                     log.info("link skipped", link=name, reason="leased by another process")
                     continue
+                if name not in held.links:  # given back during the last pass: taken afresh
+                    todo = chunk[i:] + todo
+                    break
                 if name in recent:  # another daemon synced it a moment ago
                     summary.skipped += 1
                     continue

@@ -156,8 +156,14 @@ def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -
     ctx.queue(session, queue, now)
 
 
+def _entry_id(reduction: ClaimReduction) -> str:
+    """The id of the ERP ledger entry a reduction was read from (its reference is
+    ``kind:id``)."""
+    return reduction.reference.split(":", 1)[1]
+
+
 def _as_entry(reduction: ClaimReduction, now: datetime) -> LedgerEntry:
-    return LedgerEntry(id=reduction.reference, invoice_id=reduction.invoice_reference,
+    return LedgerEntry(id=_entry_id(reduction), invoice_id=reduction.invoice_reference,
                        kind=reduction.kind, amount=reduction.amount, on=reduction.on,
                        changed_at=now)
 
@@ -179,13 +185,13 @@ def _report(ctx: LinkContext, job: jobs.Job) -> None:
         if claim is None or claim.state not in REPORTABLE:
             jobs.finish(session, job.id, jobs.JobState.CANCELLED, ctx.now())
             return
-        if reduction.kind is LedgerKind.PAYMENT and _own_payouts(session, ctx.link, [
-                _as_entry(reduction, ctx.now())])(_as_entry(reduction, ctx.now())):
+        entry = _as_entry(reduction, ctx.now())
+        if reduction.kind is LedgerKind.PAYMENT and _own_payouts(session, ctx.link,
+                                                                 [entry])(entry):
             # A payout booked by hand, fetched only after its payment was read (docs/rules.md).
             session.execute(update(LedgerEntryRow).where(
                 LedgerEntryRow.link == ctx.link,
-                LedgerEntryRow.erp_id == reduction.reference.split(":", 1)[1]).values(
-                handled=OWN))
+                LedgerEntryRow.erp_id == entry.id).values(handled=OWN))
             jobs.finish(session, job.id, jobs.JobState.CANCELLED, ctx.now())
             return
     if not claim.agency_case_id:

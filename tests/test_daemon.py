@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from connector import daemon, jobs
@@ -149,6 +150,43 @@ def test_a_chunk_held_past_its_time_is_handed_back_after_the_pass_in_hand(
     assert daemon.leases(rt.store) == []
 
 
+def test_a_link_given_back_during_a_pass_is_taken_afresh_not_skipped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the clock does between the renewal that gave the chunk back and the round's
+    own look at the time (a step backwards), a link given back is leased again before its
+    pass, never begun without its lease and skipped."""
+    rt = three_links(tmp_path)
+    monkeypatch.setattr(daemon, "HOLD", timedelta(0))
+    monkeypatch.setattr(daemon.HeldLeases, "held_for", lambda _self: timedelta(0))
+    summary = daemon.run(rt, timedelta(0), TTL, rounds=1)
+    assert (summary.passes, summary.skipped, summary.failed) == (3, 0, {})
+    assert daemon.leases(rt.store) == []
+
+
+def test_a_store_gone_while_leasing_ends_the_round_after_one_try_to_give_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each statement to a store that is gone waits for its connect timeout: the round does
+    not go on to lease its other chunks, nor give leases back one statement per link."""
+    rt = three_links(tmp_path)
+    monkeypatch.setattr(daemon, "LEASE_CHUNK", 1)
+    calls: list[str] = []
+
+    def gone(*_args: Any) -> set[str]:
+        calls.append("take")
+        return _raise_store_gone()
+
+    def release_gone(*_args: Any) -> None:
+        calls.append("give back")
+        _raise_store_gone()
+
+    monkeypatch.setattr(daemon, "acquire_many", gone)
+    monkeypatch.setattr(daemon, "release_many", release_gone)
+    monkeypatch.setattr(daemon, "release", release_gone)
+    summary = daemon.Summary()
+    daemon.sync_round(rt, timedelta(0), TTL, daemon.Stop(), summary)
+    assert calls == ["take", "give back"] and summary.passes == 0
+
+
 def test_a_round_leaves_a_link_leased_elsewhere_to_its_holder(tmp_path: Path) -> None:
     rt = three_links(tmp_path)
     assert daemon.acquire(rt.store, "two", "elsewhere:4242", datetime.now(UTC), TTL)
@@ -248,7 +286,7 @@ def test_a_store_gone_during_the_taking_leaves_no_lease_behind(
     """The leases of the first statement are this process's even when the look for gone
     holders fails: the round's clean-up gives them back rather than leaving them to run out."""
     assert daemon.acquire(store, "b", "elsewhere:1", datetime.now(UTC), TTL)
-    monkeypatch.setattr(daemon, "_gone", lambda _holder: _raise_store_gone())
+    monkeypatch.setattr(daemon, "_gone", _raise_store_gone)
     held = daemon.HeldLeases(store, TTL)
     with pytest.raises(OperationalError):
         held.take(["a", "b"])
@@ -257,7 +295,7 @@ def test_a_store_gone_during_the_taking_leaves_no_lease_behind(
         ("b", "elsewhere:1")]
 
 
-def _raise_store_gone() -> bool:
+def _raise_store_gone(*_args: Any) -> Any:
     raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
 
@@ -268,7 +306,7 @@ def test_a_renewal_the_store_misses_is_tried_again_while_the_lease_still_runs(
     held.take(["a"])
     renew = held.renewal("a")
     real = daemon.renew_many
-    monkeypatch.setattr(daemon, "renew_many", lambda *_args: _raise_store_gone())
+    monkeypatch.setattr(daemon, "renew_many", _raise_store_gone)
     clock.advance(TTL / 3)
     renew()  # a third of the lease used: the pass goes on, the renewal is tried again
     clock.advance(TTL / 3)
@@ -282,12 +320,20 @@ def test_a_renewal_the_store_misses_is_tried_again_while_the_lease_still_runs(
 
 def test_renewing_and_taking_the_same_links_at_once_never_deadlock(pg_store: Store) -> None:
     """A renewal locks its rows in link order, as taking them does: two daemons, one renewing
-    its chunk while the other tries to take it, wait for each other on PostgreSQL."""
+    its chunk while the other tries to take it, wait for each other on PostgreSQL. The order
+    is the links' own, not the column's collation (``en-US`` puts ``co_2`` before ``co-10``,
+    Python after): the table's rows are in the reverse order, the column collated so."""
     import threading
 
-    links = [f"link-{n:03d}" for n in range(60)]
+    links = sorted(f"co{sep}{n}" for n in range(20) for sep in "-_.")
+    with pg_store.session() as s:
+        collation = s.scalar(text("SELECT collname FROM pg_collation WHERE collname IN "
+                                  "('en-US-x-icu', 'en_US.utf8') ORDER BY collname LIMIT 1"))
+        if collation is not None:
+            s.execute(text("ALTER TABLE link_leases ALTER COLUMN link TYPE varchar(100) "
+                           f'COLLATE "{collation}"'))
     now = datetime.now(UTC)
-    for link in reversed(links):  # the table's rows in the reverse of the links' order
+    for link in reversed(links):
         assert daemon.acquire(pg_store, link, "one", now, TTL)
     errors: list[BaseException] = []
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from connector import actions, hookimpl, jobs
-from connector.domain import Voucher, VoucherKind, VoucherLine
+from connector.domain import KEY_LENGTH, Voucher, VoucherKind, VoucherLine
 from connector.events import ClaimMoved
 from connector.store.db import Store
 from connector.store.schema import JobRow, LedgerEntryRow
@@ -238,3 +238,26 @@ def test_our_reversal_line_alone_on_a_page_is_known_as_ours(sqlite_store: Store)
                         external_reference="payout:S7", changed_at=datetime.now(UTC))
     with sqlite_store.session() as s:
         assert ledger._own_payouts(s, "test", [entry])(entry)
+
+
+def test_a_direct_payment_whose_ledger_id_is_as_long_as_the_store_keeps_is_reported(
+        store: Store, monkeypatch: Any) -> None:
+    """A ledger entry's id of up to ``KEY_LENGTH`` characters is a valid id: the job that
+    reports its payment does not grow it past the limit with its ``payment:`` prefix."""
+    h = Harness(store, new_world(), call_retries=1, job_backoff="1m")
+    no = approved_and_due(h)
+    h.sync()
+    assert h.claim(no)["list"] == "open"
+    side = type(h.world.erp)
+    counter = side.next_id
+    monkeypatch.setattr(side, "next_id", lambda self: int("9" * 93 + str(counter(self))))
+    h.world.erp.pay(no, "300.00")
+    monkeypatch.setattr(side, "next_id", counter)
+    for _ in range(3):
+        h.advance(minutes=15)
+        report = h.sync()
+    with store.session() as s:
+        (entry_id,) = s.scalars(select(LedgerEntryRow.erp_id))
+    assert KEY_LENGTH - 8 < len(entry_id) <= KEY_LENGTH and report.ok
+    assert [r.reduction.amount for r in h.world.agency.reductions.values()] == [
+        Decimal("300.00")]

@@ -50,6 +50,20 @@ KEY_LENGTH = 100
 Key = Annotated[str, Field(max_length=KEY_LENGTH)]
 """An id or number the store keys or searches by: a longer one is a record set aside with
 its reason, never cut short (two long keys cut alike would merge two records)."""
+REFERENCE_LENGTH = 200
+"""The longest reference or agency event id the store keeps."""
+Reference = Annotated[str, Field(max_length=REFERENCE_LENGTH)]
+EVENT_KIND_LENGTH = 40
+"""The longest kind of a history line (an agency's event kind, or the connector's own)."""
+
+
+def _shortened(label: str) -> str:
+    return label if len(label) <= EVENT_KIND_LENGTH else label[:EVENT_KIND_LENGTH - 1] + "…"
+
+
+EventKind = Annotated[str, AfterValidator(_shortened)]
+"""An agency's name for a kind of event: only shown, so one longer than the store keeps is
+shortened, and the case's update it came with is kept."""
 
 
 class Model(BaseModel):
@@ -235,7 +249,7 @@ class CaseRequest(Model):
 class AgencyCase(Model):
     """The agency's answer to a registered case."""
 
-    id: Key
+    id: str
     reference: str
     status: str
     url: str | None = None
@@ -257,9 +271,9 @@ class CaseOutcome(StrEnum):
 class AgencyEvent(Model):
     """One line of the agency's case history, with the agency's own id for de-duplication."""
 
-    id: str
+    id: Reference
     at: AwareDatetime
-    kind: str
+    kind: EventKind
     text: str
 
 
@@ -316,7 +330,7 @@ class Payout(Model):
 
     id: Key
     paid_on: date
-    currency: str = "NOK"
+    currency: str = Field(default="NOK", min_length=3, max_length=3)
     lines: list[PayoutLine]
     changed_at: AwareDatetime
 
@@ -363,7 +377,7 @@ class Voucher(Model):
 class VoucherReceipt(Model):
     """The ERP's answer to a voucher: its own id and whether it is posted or a proposal."""
 
-    id: Key
+    id: str
     reference: str
     kind: VoucherKind
 
@@ -383,7 +397,7 @@ class LedgerEntry(Model):
     amount: Money
     """Positive: how much the invoice's balance went down."""
     on: date
-    external_reference: str | None = None
+    external_reference: Reference | None = None
     """Set when the entry came from a voucher with an external reference (ours: payout:…)."""
     description: str = ""
     changed_at: AwareDatetime

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from connector import jobs, worker
+from connector import item_errors, jobs, worker
 from connector.bookkeeping import ClaimRef, payout_booking, voucher_reference
 from connector.context import LinkContext
 from connector.domain import Payout, VoucherKind
@@ -21,11 +21,14 @@ from connector.store.db import upsert
 from connector.store.schema import ClaimRow, PayoutRow
 
 KIND = "payout"
+PAYOUTS = "payouts"
+"""The resource name of payouts, for the report and per-item errors alike."""
 RECEIVED, BOOKED, MARKED, SKIPPED = "received", "booked", "marked", "skipped"
 
 
 def fetch_payouts(ctx: LinkContext) -> None:
-    """Record every unbooked payout the agency lists and queue its booking job."""
+    """Record every unbooked payout the agency lists and queue its booking job; one that
+    cannot be read is kept as an item error with its data, until it reads."""
     for page in ctx.agency.payouts():
         now = ctx.now()
         with ctx.tx() as session:
@@ -38,7 +41,10 @@ def fetch_payouts(ctx: LinkContext) -> None:
             ctx.queue(session, [
                 jobs.JobSpec(KIND, voucher_reference(p.id), {"payout_id": p.id})
                 for p in page.items], now)
-        ctx.report.pulled["payouts"] += len(page.items)
+            item_errors.resolve(session, ctx.link, PAYOUTS, [p.id for p in page.items], now)
+            item_errors.store(session, ctx.link, PAYOUTS,
+                              [(r.key, r.reason, r.raw) for r in page.rejected], now)
+        ctx.report.pulled[PAYOUTS] += len(page.items)
 
 
 def book_payouts(ctx: LinkContext) -> None:

@@ -16,9 +16,20 @@ from sqlalchemy.exc import DataError
 
 from connector import actions, item_errors
 from connector.classify import as_invoice
-from connector.domain import KEY_LENGTH, Customer, DunningSetup, Invoice, LetterKind
+from connector.domain import (
+    EVENT_KIND_LENGTH,
+    KEY_LENGTH,
+    REFERENCE_LENGTH,
+    CaseUpdate,
+    Customer,
+    DunningSetup,
+    Invoice,
+    LedgerEntry,
+    LetterKind,
+    Payout,
+)
 from connector.item_errors import open_errors
-from connector.ports import parse_page
+from connector.ports import Page, Rejected, parse_page
 from connector.pull import CUSTOMER_COLUMNS, load_customers, load_letters, write_customers
 from connector.store.db import Store
 from connector.store.pages import write_page
@@ -173,3 +184,44 @@ def test_a_page_write_never_merges_keys_that_differ_past_the_column_length(
         write_page(s, CustomerRow, CUSTOMER_COLUMNS, rows, keys=("link", "erp_id"))
     with store.session() as s:
         assert sorted(s.scalars(select(CustomerRow.erp_id))) == [r[1] for r in rows]
+
+
+def test_every_field_the_store_bounds_is_checked_when_the_record_is_read() -> None:
+    """A reference, an agency event's id or a currency too long for its column is a record
+    set aside when read (PostgreSQL would refuse the whole page; SQLite keep it whole); an
+    event's kind, a label only, is shortened and its case's update kept."""
+    too_long = "r" * (REFERENCE_LENGTH + 1)
+    entry = {"id": "le-1", "invoice_id": "i-1", "kind": "payment", "amount": "1.00",
+             "on": "2026-01-01", "changed_at": START.isoformat()}
+    ledger = parse_page(LedgerEntry, "ledger", [
+        entry, {**entry, "id": "le-2", "external_reference": too_long}])
+    assert [e.id for e in ledger.items] == ["le-1"]
+    assert [r.key for r in ledger.rejected] == ["le-2"]
+    event = {"id": "e-1", "at": START.isoformat(), "kind": "k" * 50, "text": "Registered"}
+    update = {"case_id": "k-1", "reference": "i-1", "status": "Open", "original_amount": "1.00",
+              "remaining_principal": "1.00", "balance_at_agency": "1.00",
+              "changed_at": START.isoformat(), "events": [event]}
+    cases = parse_page(CaseUpdate, "agency_cases", [
+        update, {**update, "case_id": "k-2", "events": [{**event, "id": too_long}]}],
+        key_field="case_id")
+    assert [r.key for r in cases.rejected] == ["k-2"]
+    (kept,) = cases.items
+    assert kept.events[0].kind == "k" * (EVENT_KIND_LENGTH - 1) + "…"
+    payout = {"id": "p-1", "paid_on": "2026-01-01", "lines": [], "changed_at": START.isoformat()}
+    payouts = parse_page(Payout, "payouts", [payout, {**payout, "id": "p-2",
+                                                      "currency": "NOKK"}])
+    assert [p.id for p in payouts.items] == ["p-1"] and [r.key for r in payouts.rejected] == [
+        "p-2"]
+
+
+def test_a_payout_the_agency_adapter_cannot_read_is_kept_as_an_item_error(
+        store: Store) -> None:
+    h = Harness(store, new_world())
+    raw = {"id": "p-9", "currency": "NOKK"}
+    h.agency.payouts = lambda: iter([Page(items=[], rejected=[  # type: ignore[method-assign]
+        Rejected("payout", "p-9", "currency: String should have at most 3 characters", raw)])])
+    report = h.sync()
+    with store.session() as s:
+        (error,) = open_errors(s, "test")
+    assert (error.resource, error.key, error.raw) == ("payouts", "p-9", raw)
+    assert any(f.resource == "payouts" for f in report.failures)

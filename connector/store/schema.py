@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from connector.domain import KEY_LENGTH
+from connector.domain import EVENT_KIND_LENGTH, KEY_LENGTH, REFERENCE_LENGTH
 from connector.store.types import MoneyType, UtcDateTime
 
 
@@ -151,9 +151,9 @@ class ClaimEventRow(Base):
     link: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime]
     source: Mapped[str] = mapped_column(String(20))
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(EVENT_KIND_LENGTH))
     text: Mapped[str] = mapped_column(Text)
-    external_id: Mapped[str | None] = mapped_column(String(200))
+    external_id: Mapped[str | None] = mapped_column(String(REFERENCE_LENGTH))
 
     __table_args__ = (
         UniqueConstraint("claim_id", "external_id", name="uq_claim_events_external"),
@@ -250,7 +250,7 @@ class LedgerEntryRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal]
     on: Mapped[date] = mapped_column(Date)
-    external_reference: Mapped[str | None] = mapped_column(String(200))
+    external_reference: Mapped[str | None] = mapped_column(String(REFERENCE_LENGTH))
     handled: Mapped[str] = mapped_column(String(20))
     """What the connector made of it: reported, own_payout, write_off, ignored."""
     changed_at: Mapped[datetime]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -185,3 +186,35 @@ def test_customers_come_to_be_keyed_by_their_erp_id(store: Store) -> None:
                keys=("link", "erp_id"))
     with store.session() as s:
         assert len(s.scalars(select(CustomerRow)).all()) == 2
+
+
+def test_stored_records_with_ids_past_the_key_length_become_item_errors(store: Store) -> None:
+    """Migration 0010: a record stored before ids were bounded (whole on SQLite, its key
+    column cut short on PostgreSQL) would fail every pass that reads it back; it is set
+    aside with its data, and the records beside it stay."""
+    from alembic import command
+
+    from connector.item_errors import open_errors
+    from connector.pull import load_customers
+    from connector.store.db import alembic_config
+    from connector.store.schema import CustomerRow
+
+    config = alembic_config(store.engine)
+    command.downgrade(config, "0009")
+    long_id = "c" * 150
+    cards = {"c-1": "10", long_id: "11"}
+    with store.engine.begin() as conn:
+        for erp_id, number in cards.items():
+            conn.execute(text(
+                "INSERT INTO customers (link, erp_id, number, transfer_to_agency, data, "
+                "changed_at) VALUES ('a', :key, :number, true, :card, :when)"),
+                {"key": erp_id[:100], "number": number, "when": "2026-01-02 00:00:00+00:00",
+                 "card": json.dumps({"id": erp_id, "number": number, "name": "Kunde AS",
+                                     "changed_at": "2026-01-02T00:00:00Z"})})
+    command.upgrade(config, "head")
+    with store.session() as s:
+        assert list(s.scalars(select(CustomerRow.erp_id))) == ["c-1"]
+        assert list(load_customers(s, "a", ["c-1"])) == ["c-1"]  # reads as before
+        (error,) = open_errors(s, "a")
+    assert (error.resource, error.key, error.raw["id"]) == ("customers", long_id, long_id)
+    assert error.reason == "id: String should have at most 100 characters"

@@ -135,6 +135,8 @@ def run(ctx: LinkContext, kind: str, handle: Handler,
             batch.hand_back()
             raise
         batch.flush()
+        if len(claimed) < size:  # the claim took every due job: another would find none
+            return handled
         pace = (time.monotonic() - started) / len(claimed)
         size = max(BATCH_MIN, min(BATCH_MAX, int(FLUSH_EVERY / pace) if pace else BATCH_MAX))
 

@@ -6,6 +6,7 @@ Adapters translate their wire formats into these models and nothing else.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -52,7 +53,21 @@ Key = Annotated[str, Field(max_length=KEY_LENGTH)]
 its reason, never cut short (two long keys cut alike would merge two records)."""
 REFERENCE_LENGTH = 200
 """The longest reference or agency event id the store keeps."""
-Reference = Annotated[str, Field(max_length=REFERENCE_LENGTH)]
+
+
+def fitted(value: str, length: int) -> str:
+    """``value`` if it fits ``length``; else cut and given its digest, so that two values
+    that differ stay apart (an id compared or de-duplicated, never shown for its text)."""
+    if len(value) <= length:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    return f"{value[:length - 18]}…#{digest}"
+
+
+Reference = Annotated[str, AfterValidator(lambda value: fitted(value, REFERENCE_LENGTH))]
+"""A reference or an agency event's id: compared and de-duplicated, so one longer than the
+store keeps is fitted (``fitted``), never refused: it may come back from a call that has
+already acted (a paused case's history)."""
 EVENT_KIND_LENGTH = 40
 """The longest kind of a history line (an agency's event kind, or the connector's own)."""
 
@@ -280,7 +295,7 @@ class AgencyEvent(Model):
 class CaseUpdate(Model):
     """The agency's view of a case as it changed (R8, R9)."""
 
-    case_id: Key
+    case_id: str
     reference: str
     status: str
     paused: bool = False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -10,17 +9,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from connector.domain import fitted
 from connector.store.db import upsert
 from connector.store.schema import ERROR_KEY_LENGTH, ItemErrorRow
-
-
-def fitted(key: str) -> str:
-    """The key as stored: one too long for its column (a record set aside for that very
-    reason, say) is cut and given its digest, so two such keys stay two errors."""
-    if len(key) <= ERROR_KEY_LENGTH:
-        return key
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return f"{key[:ERROR_KEY_LENGTH - 18]}…#{digest}"
 
 
 def _jsonable(raw: dict[str, Any]) -> dict[str, Any]:
@@ -41,14 +32,16 @@ def store(
     session: Session, link: str, resource: str,
     errors: Sequence[tuple[str, str, dict[str, Any]]], now: datetime,
 ) -> None:
-    """Keep ``(key, reason, raw)`` errors of one resource in one statement; repeats refresh."""
+    """Keep ``(key, reason, raw)`` errors of one resource in one statement; repeats refresh.
+    A key too long for its column (a record set aside for that very reason) is fitted."""
     if not errors:
         return
-    rows = {
-        fitted(key): {"link": link, "resource": resource, "key": fitted(key), "reason": reason,
-              "raw": _jsonable(raw), "first_seen": now, "last_seen": now, "resolved_at": None}
-        for key, reason, raw in errors
-    }
+    rows: dict[str, dict[str, Any]] = {}
+    for key, reason, raw in errors:
+        kept = fitted(key, ERROR_KEY_LENGTH)
+        rows[kept] = {"link": link, "resource": resource, "key": kept, "reason": reason,
+                      "raw": _jsonable(raw), "first_seen": now, "last_seen": now,
+                      "resolved_at": None}
     upsert(session, ItemErrorRow, list(rows.values()), keys=("link", "resource", "key"),
            update=("reason", "raw", "last_seen", "resolved_at"))
     session.info.setdefault(_STORED, set()).add(resource)

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from connector import item_errors, jobs, worker
 from connector.bookkeeping import ClaimRef, payout_booking, voucher_reference
 from connector.context import LinkContext
-from connector.domain import Payout, VoucherKind
+from connector.domain import Payout, PayoutLine, VoucherKind
 from connector.errors import ConfigError
 from connector.lifecycle import HistoryLine
 from connector.ports import VOUCHER_CAPABILITY
@@ -41,7 +41,9 @@ def fetch_payouts(ctx: LinkContext) -> None:
             ctx.queue(session, [
                 jobs.JobSpec(KIND, voucher_reference(p.id), {"payout_id": p.id})
                 for p in page.items], now)
-            item_errors.resolve(session, ctx.link, PAYOUTS, [p.id for p in page.items], now)
+            if ctx.known is None or PAYOUTS in ctx.known.errors_open:
+                item_errors.resolve(session, ctx.link, PAYOUTS, [p.id for p in page.items],
+                                    now)
             item_errors.store(session, ctx.link, PAYOUTS,
                               [(r.key, r.reason, r.raw) for r in page.rejected], now)
         ctx.report.pulled[PAYOUTS] += len(page.items)
@@ -61,9 +63,16 @@ def _load(ctx: LinkContext, agency_id: str) -> tuple[PayoutRow, Payout]:
     with ctx.tx() as session:
         row = session.scalars(select(PayoutRow).where(
             PayoutRow.link == ctx.link, PayoutRow.agency_id == agency_id)).one()
-    payout = Payout(id=row.agency_id, paid_on=row.paid_on, currency=row.currency,
-                    lines=row.lines, changed_at=row.received_at)
-    return row, payout
+    return row, _as_payout(row)
+
+
+def _as_payout(row: PayoutRow) -> Payout:
+    """The payout as recorded: checked when it was read, not again (a check added since
+    must not strand a payout recorded before it)."""
+    return Payout.model_construct(
+        id=row.agency_id, paid_on=row.paid_on, currency=row.currency,
+        lines=[PayoutLine.model_validate(line) for line in row.lines],
+        changed_at=row.received_at)
 
 
 def _book(ctx: LinkContext, job: jobs.Job) -> None:
@@ -128,8 +137,7 @@ def _skip(ctx: LinkContext, job: jobs.Job, row: PayoutRow) -> None:
     with ctx.tx() as session:
         session.execute(update(PayoutRow).where(PayoutRow.id == row.id).values(state=SKIPPED))
         jobs.finish(session, job.id, jobs.JobState.DONE, ctx.now())
-    _notify(ctx, Payout(id=row.agency_id, paid_on=row.paid_on, currency=row.currency,
-                        lines=row.lines, changed_at=row.received_at), SKIPPED, None)
+    _notify(ctx, _as_payout(row), SKIPPED, None)
 
 
 def _notify(ctx: LinkContext, payout: Payout, state: str, voucher_id: str | None) -> None:

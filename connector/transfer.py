@@ -35,7 +35,7 @@ from connector.domain import (
     Debtor,
     Invoice,
 )
-from connector.errors import CaseRejected
+from connector.errors import CaseRejected, TransientError
 from connector.lifecycle import HistoryLine
 from connector.pull import write_customers
 from connector.rules import Obstacle, obstacles
@@ -174,6 +174,8 @@ class _Started:
     still_owed: bool = False
     ended: jobs.JobState | None = None
     """Set when the job ends without a call: its claim is gone, open already or moved."""
+    missing: bool = False
+    """The claim's invoice is not in the mirror: the job fails and is tried again."""
 
 
 class _Batch:
@@ -221,7 +223,9 @@ class _Batch:
             done = claim is not None and claim.state == ClaimState.OPEN.value
             return _Started(claim, request, ended=jobs.JobState.DONE if done
                             else jobs.JobState.CANCELLED)
-        is_open, balance = invoices.get(claim.invoice_id, (False, Decimal(0)))
+        if claim.invoice_id not in invoices:  # never so, but for a record set aside since
+            return _Started(claim, request, missing=True)
+        is_open, balance = invoices[claim.invoice_id]
         if is_open and job.attempts == 1:
             # Paid in part since the job was queued: the agency gets the balance as the
             # transfer starts, kept for every retry. A payment after this moment is
@@ -237,6 +241,9 @@ class _Batch:
         claim, request = begun.claim, CaseRequest.model_validate(begun.request)
         if begun.ended is not None or claim is None:
             return _Result(job.payload["claim_id"], request, None, begun.ended)
+        if begun.missing:  # whether it is still owed is unknown: neither sent nor dropped
+            raise TransientError(f"invoice {claim.invoice_no} is not in the store's copy of "
+                                 "the ERP (see `connector errors`); not sent until it is")
 
         def create() -> AgencyCase | None:
             """Register, unless the invoice stopped being a claim: then never create it."""

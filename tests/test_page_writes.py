@@ -27,6 +27,7 @@ from connector.domain import (
     LedgerEntry,
     LetterKind,
     Payout,
+    fitted,
 )
 from connector.item_errors import open_errors
 from connector.ports import Page, Rejected, parse_page
@@ -186,26 +187,27 @@ def test_a_page_write_never_merges_keys_that_differ_past_the_column_length(
         assert sorted(s.scalars(select(CustomerRow.erp_id))) == [r[1] for r in rows]
 
 
-def test_every_field_the_store_bounds_is_checked_when_the_record_is_read() -> None:
-    """A reference, an agency event's id or a currency too long for its column is a record
-    set aside when read (PostgreSQL would refuse the whole page; SQLite keep it whole); an
-    event's kind, a label only, is shortened and its case's update kept."""
+def test_every_field_the_store_bounds_fits_its_column_when_the_record_is_read() -> None:
+    """A reference or an agency event's id too long for its column is fitted with a digest
+    (two stay two; it may come back from a call that has acted already); an event's kind,
+    a label only, is shortened; a currency that is not three letters sets its record aside
+    (PostgreSQL would refuse the whole page, SQLite keep it whole)."""
     too_long = "r" * (REFERENCE_LENGTH + 1)
     entry = {"id": "le-1", "invoice_id": "i-1", "kind": "payment", "amount": "1.00",
              "on": "2026-01-01", "changed_at": START.isoformat()}
     ledger = parse_page(LedgerEntry, "ledger", [
-        entry, {**entry, "id": "le-2", "external_reference": too_long}])
-    assert [e.id for e in ledger.items] == ["le-1"]
-    assert [r.key for r in ledger.rejected] == ["le-2"]
-    event = {"id": "e-1", "at": START.isoformat(), "kind": "k" * 50, "text": "Registered"}
+        {**entry, "external_reference": too_long},
+        {**entry, "id": "le-2", "external_reference": too_long + "x"}])
+    references = [e.external_reference or "" for e in ledger.items]
+    assert ledger.rejected == [] and len(set(references)) == 2
+    assert {len(r) for r in references} == {REFERENCE_LENGTH}
+    assert references[0] == fitted(too_long, REFERENCE_LENGTH)  # the same every time
+    event = {"id": too_long, "at": START.isoformat(), "kind": "k" * 50, "text": "Registered"}
     update = {"case_id": "k-1", "reference": "i-1", "status": "Open", "original_amount": "1.00",
               "remaining_principal": "1.00", "balance_at_agency": "1.00",
               "changed_at": START.isoformat(), "events": [event]}
-    cases = parse_page(CaseUpdate, "agency_cases", [
-        update, {**update, "case_id": "k-2", "events": [{**event, "id": too_long}]}],
-        key_field="case_id")
-    assert [r.key for r in cases.rejected] == ["k-2"]
-    (kept,) = cases.items
+    (kept,) = parse_page(CaseUpdate, "agency_cases", [update], key_field="case_id").items
+    assert kept.events[0].id == fitted(too_long, REFERENCE_LENGTH)
     assert kept.events[0].kind == "k" * (EVENT_KIND_LENGTH - 1) + "…"
     payout = {"id": "p-1", "paid_on": "2026-01-01", "lines": [], "changed_at": START.isoformat()}
     payouts = parse_page(Payout, "payouts", [payout, {**payout, "id": "p-2",

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from connector import actions
+from connector.domain import Payout, PayoutLine, PayoutLineKind
+from connector.ports import Page
 from connector.store.db import Store
 from tests.support import Harness, new_world
 
@@ -141,3 +144,21 @@ def test_a_pass_reports_what_failed_in_it_though_its_start_saw_nothing_open(
     assert any("customer 777" in r for r in reasons), reasons
     assert any("gave up after 1 attempts" in r for r in reasons), reasons
     assert [s for s in meter.statements if s.startswith("SELECT item_errors")]
+
+
+def test_payouts_listed_again_cost_no_look_at_item_errors_when_none_is_open(
+        store: Store) -> None:
+    """With ``booking = "none"`` a skipped payout is never marked at the agency, which lists
+    it on every pass: its errors are looked at only when the pass start saw some open."""
+    h = Harness(store, new_world(), booking="none")
+    h.customer("10")
+    payout = Payout(id="S1", paid_on=h.world.today, lines=[
+        PayoutLine(kind=PayoutLineKind.PRINCIPAL, amount=Decimal("10.00"))],
+        changed_at=h.world.now)
+    h.agency.payouts = lambda: iter([Page(items=[payout])])  # type: ignore[method-assign]
+    h.sync()
+    h.advance(hours=1)
+    meter = Meter(store)
+    report = h.sync()
+    assert report.pulled["payouts"] == 1
+    assert not [s for s in meter.statements if "item_errors" in s], meter.statements

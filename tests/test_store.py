@@ -188,33 +188,59 @@ def test_customers_come_to_be_keyed_by_their_erp_id(store: Store) -> None:
         assert len(s.scalars(select(CustomerRow)).all()) == 2
 
 
-def test_stored_records_with_ids_past_the_key_length_become_item_errors(store: Store) -> None:
+def test_stored_records_with_ids_past_the_key_length_are_read_again(store: Store) -> None:
     """Migration 0010: a record stored before ids were bounded (whole on SQLite, its key
-    column cut short on PostgreSQL) would fail every pass that reads it back; it is set
-    aside with its data, and the records beside it stay."""
+    column cut short on PostgreSQL) would fail every pass that reads it back. It is deleted
+    with its link's cursor of that resource, so the next pass reads the resource again and
+    sets such records aside through the one path that does (an item error with the data);
+    the records beside it and the other links' cursors stay."""
     from alembic import command
 
-    from connector.item_errors import open_errors
     from connector.pull import load_customers
     from connector.store.db import alembic_config
-    from connector.store.schema import CustomerRow
+    from connector.store.schema import CursorRow, CustomerRow
 
     config = alembic_config(store.engine)
     command.downgrade(config, "0009")
     long_id = "c" * 150
-    cards = {"c-1": "10", long_id: "11"}
+    when = "2026-01-02 00:00:00+00:00"
     with store.engine.begin() as conn:
-        for erp_id, number in cards.items():
+        for erp_id, number in {"c-1": "10", long_id: "11"}.items():
             conn.execute(text(
                 "INSERT INTO customers (link, erp_id, number, transfer_to_agency, data, "
                 "changed_at) VALUES ('a', :key, :number, true, :card, :when)"),
-                {"key": erp_id[:100], "number": number, "when": "2026-01-02 00:00:00+00:00",
+                {"key": erp_id[:100], "number": number, "when": when,
                  "card": json.dumps({"id": erp_id, "number": number, "name": "Kunde AS",
                                      "changed_at": "2026-01-02T00:00:00Z"})})
+        for link, resource in (("a", "customers"), ("a", "invoices"), ("b", "customers")):
+            conn.execute(text("INSERT INTO cursors (link, resource, value, updated_at) "
+                              "VALUES (:link, :resource, :when, :when)"),
+                         {"link": link, "resource": resource, "when": when})
     command.upgrade(config, "head")
     with store.session() as s:
         assert list(s.scalars(select(CustomerRow.erp_id))) == ["c-1"]
         assert list(load_customers(s, "a", ["c-1"])) == ["c-1"]  # reads as before
-        (error,) = open_errors(s, "a")
-    assert (error.resource, error.key, error.raw["id"]) == ("customers", long_id, long_id)
-    assert error.reason == "id: String should have at most 100 characters"
+        assert sorted(tuple(r) for r in s.execute(select(CursorRow.link, CursorRow.resource))) == [
+            ("a", "invoices"), ("b", "customers")]
+
+
+def test_the_ids_an_agency_or_erp_hands_back_are_kept_whole(store: Store) -> None:
+    """A case's or a voucher's id comes back from a call that has acted already: never
+    refused for its length, on either database."""
+    from connector.store.schema import PayoutRow
+
+    case_id, voucher_id = "k" * 300, "v" * 300
+    when = datetime(2026, 1, 5, tzinfo=UTC)
+    with store.session() as s:
+        s.add(ClaimRow(link="a", invoice_id="i", invoice_no="1", customer_id="c1",
+                       customer_no="c", amount=Decimal("1.00"), balance=Decimal("1.00"),
+                       currency="NOK", due_date=date(2026, 1, 1), list_name="open",
+                       state="open", status="", obstacles=[], entered_at=when,
+                       updated_at=when, agency_case_id=case_id))
+        s.add(PayoutRow(link="a", agency_id="p-1", paid_on=date(2026, 1, 5), currency="NOK",
+                        net=Decimal("1.00"), lines=[], state="booked",
+                        voucher_reference="payout:p-1", voucher_id=voucher_id,
+                        flagged=False, received_at=when))
+    with store.session() as s:
+        assert s.scalar(select(ClaimRow.agency_case_id)) == case_id
+        assert s.scalar(select(PayoutRow.voucher_id)) == voucher_id

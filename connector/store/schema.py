@@ -119,7 +119,8 @@ class ClaimRow(Base):
     transfer_started_at: Mapped[datetime | None]
     """Set when a transfer job begins: from then on the ERP side cannot cancel (R5, R6)."""
     transferred_at: Mapped[datetime | None]
-    agency_case_id: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    agency_case_id: Mapped[str | None] = mapped_column(Text)
+    """The agency's id, unbounded: it comes back from a registration that already happened."""
     paused: Mapped[bool] = mapped_column(default=False, server_default=false())
     balance_at_agency: Mapped[Decimal | None]
     remaining_principal: Mapped[Decimal | None]
@@ -272,7 +273,8 @@ class PayoutRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     """received → booked (voucher in the ERP) → marked (the agency told); or skipped."""
     voucher_reference: Mapped[str] = mapped_column(String(200))
-    voucher_id: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    voucher_id: Mapped[str | None] = mapped_column(Text)
+    """The ERP's id, unbounded: it comes back from a booking that already happened."""
     voucher_kind: Mapped[str | None] = mapped_column(String(20))
     voucher: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     flagged: Mapped[bool] = mapped_column(default=False)

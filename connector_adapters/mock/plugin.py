@@ -110,10 +110,11 @@ class OpenWorldClock:
     """The time of the world open in ``path`` now, even after a reset replaced it."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        self.path = path.resolve()  # once: every rule reads the clock, often per record
 
     def now(self) -> datetime:
-        return open_world(self.path).now
+        world = _open.get(self.path)
+        return (world if world is not None else open_world(self.path)).now
 
 
 @hookimpl

@@ -66,6 +66,13 @@ def case_request(invoice: Invoice, customer: Customer) -> CaseRequest:
     )
 
 
+def unread(invoice_no: str) -> Obstacle:
+    """The claim's invoice is not in the store's copy of the ERP (set aside as an item
+    error, say an id too long for it): whether it is still owed is unknown."""
+    return Obstacle("invoice_unread", f"invoice {invoice_no} is not in the store's copy of "
+                    "the ERP (see `connector errors`); not sent until it reads again")
+
+
 def fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -79,8 +86,8 @@ def schedule(ctx: LinkContext) -> None:
         with ctx.statement() as session:
             rows = list(session.execute(
                 select(ClaimRow, InvoiceRow, CustomerRow.number)
-                .join(InvoiceRow, (InvoiceRow.link == ClaimRow.link)
-                      & (InvoiceRow.erp_id == ClaimRow.invoice_id))
+                .outerjoin(InvoiceRow, (InvoiceRow.link == ClaimRow.link)
+                           & (InvoiceRow.erp_id == ClaimRow.invoice_id))
                 .outerjoin(CustomerRow, (CustomerRow.link == ClaimRow.link)
                            & (CustomerRow.erp_id == ClaimRow.customer_id))
                 .where(ClaimRow.link == ctx.link,
@@ -114,13 +121,16 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
     excluded: list[ClaimRow] = []
     today = ctx.today()
     for claim, inv_row in page:
-        invoice = as_invoice(inv_row)
         customer = customers.get(claim.customer_id)
-        if customer is not None and not customer.transfer_to_agency:
+        if inv_row is None:
+            found = [unread(claim.invoice_no)]
+        elif customer is not None and not customer.transfer_to_agency:
             excluded.append(claim)  # R11, seen on the fresh card even if a pull was missed
             continue
-        found = obstacles(invoice, customer, ctx.agency.requirements)
+        else:
+            found = obstacles(as_invoice(inv_row), customer, ctx.agency.requirements)
         if not found and customer is not None:
+            invoice = as_invoice(inv_row)
             payload = case_request(invoice, customer).model_dump(mode="json")
             previous = rejected.get(job_key(claim.invoice_id))
             # The same request is not sent again the same day; a new day may change the
@@ -174,8 +184,9 @@ class _Started:
     still_owed: bool = False
     ended: jobs.JobState | None = None
     """Set when the job ends without a call: its claim is gone, open already or moved."""
-    missing: bool = False
-    """The claim's invoice is not in the mirror: the job fails and is tried again."""
+    unread: bool = False
+    """The claim's invoice is not in the mirror: the agency is asked whether an earlier
+    try sent it; if not, the job fails and is tried again, nothing sent."""
 
 
 class _Batch:
@@ -193,12 +204,6 @@ class _Batch:
         with ctx.tx() as session:
             claims = {row.id: row for chunk in chunks([j.payload["claim_id"] for j in claimed])
                       for row in session.scalars(select(ClaimRow).where(ClaimRow.id.in_(chunk)))}
-            ctx.claims.move_each(session, [
-                (claim, f"Transfer to the agency started (try {job.attempts})",
-                 {"status": "Being sent to the agency"})
-                for job in claimed
-                if (claim := claims.get(job.payload["claim_id"])) is not None
-                and claim.state in STARTABLE], ClaimState.TRANSFERRING, now)
             # Only what the intent needs of each invoice, as columns: building the ORM rows
             # (and decoding their JSON) cost more than the rest of the step.
             invoices: dict[str, tuple[bool, Decimal]] = {
@@ -207,6 +212,24 @@ class _Batch:
                 session.execute(select(InvoiceRow.erp_id, InvoiceRow.is_open,
                                        InvoiceRow.balance).where(
                     InvoiceRow.link == ctx.link, InvoiceRow.erp_id.in_(chunk)))}
+            starting = [(job, claim) for job in claimed
+                        if (claim := claims.get(job.payload["claim_id"])) is not None
+                        and claim.state in STARTABLE]
+            # An invoice not in the mirror (set aside since) and never tried: not started,
+            # so it stays in Approved, cancellable, with the reason (``schedule`` keeps it).
+            unknown = [claim for job, claim in starting
+                       if claim.invoice_id not in invoices and job.attempts == 1]
+            unknown_ids = {claim.id for claim in unknown}
+            blocked = [unread(claim.invoice_no).as_dict() for claim in unknown]
+            ctx.claims.update(session, [
+                {"id": claim.id, "obstacles": [reason],
+                 "status": status_for(ClaimList.APPROVED, [reason])}
+                for claim, reason in zip(unknown, blocked, strict=True)], now)
+            ctx.claims.move_each(session, [
+                (claim, f"Transfer to the agency started (try {job.attempts})",
+                 {"status": "Being sent to the agency"})
+                for job, claim in starting if claim.id not in unknown_ids],
+                ClaimState.TRANSFERRING, now)
             payloads: list[dict[str, Any]] = []
             for job in claimed:
                 self.started[job.id] = self._started(job, claims.get(job.payload["claim_id"]),
@@ -223,8 +246,8 @@ class _Batch:
             done = claim is not None and claim.state == ClaimState.OPEN.value
             return _Started(claim, request, ended=jobs.JobState.DONE if done
                             else jobs.JobState.CANCELLED)
-        if claim.invoice_id not in invoices:  # never so, but for a record set aside since
-            return _Started(claim, request, missing=True)
+        if claim.invoice_id not in invoices:  # a try before this one may have sent it
+            return _Started(claim, request, unread=True)
         is_open, balance = invoices[claim.invoice_id]
         if is_open and job.attempts == 1:
             # Paid in part since the job was queued: the agency gets the balance as the
@@ -241,12 +264,12 @@ class _Batch:
         claim, request = begun.claim, CaseRequest.model_validate(begun.request)
         if begun.ended is not None or claim is None:
             return _Result(job.payload["claim_id"], request, None, begun.ended)
-        if begun.missing:  # whether it is still owed is unknown: neither sent nor dropped
-            raise TransientError(f"invoice {claim.invoice_no} is not in the store's copy of "
-                                 "the ERP (see `connector errors`); not sent until it is")
 
         def create() -> AgencyCase | None:
-            """Register, unless the invoice stopped being a claim: then never create it."""
+            """Register, unless the invoice stopped being a claim: then never create it;
+            nor while whether it is still owed is unknown (not in the mirror)."""
+            if begun.unread:
+                raise TransientError(unread(claim.invoice_no).message)
             return ctx.agency.register_case(request) if begun.still_owed else None
 
         try:

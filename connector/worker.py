@@ -135,7 +135,9 @@ def run(ctx: LinkContext, kind: str, handle: Handler,
             batch.hand_back()
             raise
         batch.flush()
-        if len(claimed) < size:  # the claim took every due job: another would find none
+        if len(claimed) < size:
+            # It took every job due then; one due since (a lease run out meanwhile, a row
+            # another process held a moment) waits for the next pass.
             return handled
         pace = (time.monotonic() - started) / len(claimed)
         size = max(BATCH_MIN, min(BATCH_MAX, int(FLUSH_EVERY / pace) if pace else BATCH_MAX))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import select
 
-from connector import actions, hookimpl, jobs, pull
+from connector import actions, hookimpl, jobs, pull, transfer
 from connector.domain import KEY_LENGTH, Voucher, VoucherKind, VoucherLine
 from connector.events import ClaimMoved
 from connector.store.db import Store
@@ -301,7 +301,33 @@ def test_a_transfer_whose_invoice_is_missing_from_the_mirror_waits_and_says_why(
         return touched
 
     monkeypatch.setattr(pull, "pull_erp", pull_then_lose_it)
-    report = h.sync()
+    report = h.sync()  # its second try: the agency is asked first, and has no case
     assert h.cases_for(no) == 0 and h.claim(no)["list"] == "approved"
     assert any("is not in the store's copy of the ERP" in f.reason for f in report.failures), [
         f.reason for f in report.failures]
+
+
+def test_a_first_transfer_whose_invoice_left_the_mirror_is_not_started(
+        store: Store, monkeypatch: Any) -> None:
+    """Never tried: the claim stays in Approved with the reason, not sent, still cancellable,
+    and later passes keep it so instead of sending or forgetting it."""
+    h = Harness(store, new_world(), call_retries=1, job_backoff="1m")
+    no = approved_and_due(h)
+    scheduled = transfer.schedule
+
+    def schedule_then_lose_it(ctx: Any) -> None:
+        scheduled(ctx)
+        with store.session() as s:
+            s.execute(sa_delete(InvoiceRow).where(InvoiceRow.invoice_no == no))
+
+    monkeypatch.setattr(transfer, "schedule", schedule_then_lose_it)
+    h.sync()
+    monkeypatch.setattr(transfer, "schedule", scheduled)
+    for _ in range(2):
+        claim = h.claim(no)
+        assert (claim["list"], claim["state"]) == ("approved", "approved")
+        assert claim["status"].startswith(f"Blocked: invoice {no} is not in the store's copy")
+        assert h.cases_for(no) == 0
+        h.advance(hours=1)
+        h.sync()
+    assert actions.cancel(h.ctx(), [claim["id"]]).ok

@@ -170,6 +170,10 @@ def test_a_key_longer_than_the_store_keeps_is_set_aside_whole_never_cut(store: S
     assert sorted(e.raw["id"] for e in errors) == sorted(r["id"] for r in raws)  # whole
     assert {e.key for e in errors} >= {common + "-a", common + "-b", "short"}
     assert all(len(e.key) <= ERROR_KEY_LENGTH for e in errors)
+    with store.session() as s:  # each read cleanly later: resolved by its own key
+        item_errors.resolve(s, "test", "invoices", [r["id"] for r in raws], START)
+    with store.session() as s:
+        assert open_errors(s, "test") == []
 
 
 def test_a_page_write_never_merges_keys_that_differ_past_the_column_length(

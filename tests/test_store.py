@@ -244,3 +244,32 @@ def test_the_ids_an_agency_or_erp_hands_back_are_kept_whole(store: Store) -> Non
     with store.session() as s:
         assert s.scalar(select(ClaimRow.agency_case_id)) == case_id
         assert s.scalar(select(PayoutRow.voucher_id)) == voucher_id
+
+
+def test_an_agency_event_id_kept_whole_before_is_fitted_as_it_is_now_read(
+        sqlite_store: Store) -> None:
+    """Migration 0010 on SQLite, which kept such an id whole: the event read again after the
+    upgrade is known as the same one, so its history line is not written twice."""
+    from alembic import command
+
+    from connector.domain import REFERENCE_LENGTH, fitted
+    from connector.store.db import alembic_config
+    from connector.store.schema import ClaimEventRow
+
+    config = alembic_config(sqlite_store.engine)
+    command.downgrade(config, "0009")
+    long_id = "e" * 257
+    when = "2026-01-02 00:00:00"
+    with sqlite_store.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO claims (link, invoice_id, invoice_no, customer_id, customer_no, "
+            "amount, balance, currency, due_date, list_name, state, status, obstacles, "
+            "entered_at, updated_at) VALUES ('a', 'i', '1', 'c', '10', 100, 100, 'NOK', "
+            "'2026-01-01', 'open', 'open', '', '[]', :when, :when)"), {"when": when})
+        conn.execute(text(
+            "INSERT INTO claim_events (claim_id, link, at, source, kind, text, external_id) "
+            "SELECT id, 'a', :when, 'agency', 'registered', 'Registered', :event FROM claims"),
+            {"when": when, "event": long_id})
+    command.upgrade(config, "head")
+    with sqlite_store.session() as s:
+        assert s.scalar(select(ClaimEventRow.external_id)) == fitted(long_id, REFERENCE_LENGTH)

@@ -9,12 +9,15 @@ and sets every such record aside as an item error with its data, the records a m
 hidden included.
 
 The id of an agency's case and of an ERP's voucher come back from a call that has already
-acted, so they are never refused: their columns become unbounded.
+acted, so they are never refused: their columns become unbounded. An agency event's id past
+200 characters (SQLite kept it whole) is fitted as the models now fit it, so the event read
+again is known as the same one.
 
 Revision ID: 0010
 Revises: 0009
 """
 
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +31,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 LIMIT = 100
+REFERENCE = 200
 FIELDS = {"customers": {"id": "erp_id", "number": "number"},
           "invoices": {"id": "erp_id", "invoice_no": "invoice_no",
                        "customer_id": "customer_id", "customer_no": "customer_no"},
@@ -57,6 +61,18 @@ def upgrade() -> None:
         with op.batch_alter_table(name) as batch:
             batch.alter_column(column, type_=sa.Text(), existing_type=sa.String(length=100),
                                existing_nullable=True)
+    events = sa.table("claim_events", sa.column("id"), sa.column("external_id"))
+    for event_id, external_id in bind.execute(
+            sa.select(events.c.id, events.c.external_id)
+            .where(sa.func.length(events.c.external_id) > REFERENCE)).all():
+        bind.execute(sa.update(events).where(events.c.id == event_id)
+                     .values(external_id=_fitted(external_id)))
+
+
+def _fitted(value: str) -> str:
+    """As ``connector.domain.fitted`` fits a reference at this revision."""
+    digest = hashlib.sha256(value.encode()).hexdigest()[:16]
+    return f"{value[:REFERENCE - 18]}…#{digest}"
 
 
 def downgrade() -> None:

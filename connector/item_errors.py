@@ -58,14 +58,15 @@ def stored(session: Session) -> set[str]:
 
 def resolve(session: Session, link: str, resource: str, keys: Sequence[str],
             now: datetime) -> None:
-    """Mark the errors of records that now came through cleanly as resolved (their keys
-    fitted as ``store`` fitted them)."""
+    """Mark the errors of records that now came through cleanly as resolved: under their
+    keys as ``store`` fits them, or whole (as a store before fitting kept them)."""
     if not keys:
         return
     session.execute(
         update(ItemErrorRow)
         .where(ItemErrorRow.link == link, ItemErrorRow.resource == resource,
-               ItemErrorRow.key.in_([fitted(key, ERROR_KEY_LENGTH) for key in keys]),
+               ItemErrorRow.key.in_(sorted({*keys, *(fitted(k, ERROR_KEY_LENGTH)
+                                                     for k in keys)})),
                ItemErrorRow.resolved_at.is_(None))
         .values(resolved_at=now)
     )

@@ -35,7 +35,7 @@ from connector.domain import (
     Debtor,
     Invoice,
 )
-from connector.errors import CaseRejected, TransientError
+from connector.errors import CaseRejected
 from connector.lifecycle import HistoryLine
 from connector.pull import write_customers
 from connector.rules import Obstacle, obstacles
@@ -122,11 +122,11 @@ def _schedule_page(ctx: LinkContext, session: Session, page: Sequence[Any],
     today = ctx.today()
     for claim, inv_row in page:
         customer = customers.get(claim.customer_id)
-        if inv_row is None:
-            found = [unread(claim.invoice_no)]
-        elif customer is not None and not customer.transfer_to_agency:
+        if customer is not None and not customer.transfer_to_agency:
             excluded.append(claim)  # R11, seen on the fresh card even if a pull was missed
             continue
+        if inv_row is None:
+            found = [unread(claim.invoice_no)]
         else:
             found = obstacles(as_invoice(inv_row), customer, ctx.agency.requirements)
         if not found and customer is not None:
@@ -215,10 +215,11 @@ class _Batch:
             starting = [(job, claim) for job in claimed
                         if (claim := claims.get(job.payload["claim_id"])) is not None
                         and claim.state in STARTABLE]
-            # An invoice not in the mirror (set aside since) and never tried: not started,
-            # so it stays in Approved, cancellable, with the reason (``schedule`` keeps it).
-            unknown = [claim for job, claim in starting
-                       if claim.invoice_id not in invoices and job.attempts == 1]
+            # An invoice not in the mirror (set aside since) of a claim never started (its
+            # intent moves it, so one still in Approved never reached the agency): not
+            # started, so it stays in Approved, cancellable, with the reason.
+            unknown = [claim for _, claim in starting if claim.invoice_id not in invoices
+                       and claim.state == ClaimState.APPROVED.value]
             unknown_ids = {claim.id for claim in unknown}
             blocked = [unread(claim.invoice_no).as_dict() for claim in unknown]
             ctx.claims.update(session, [
@@ -246,7 +247,7 @@ class _Batch:
             done = claim is not None and claim.state == ClaimState.OPEN.value
             return _Started(claim, request, ended=jobs.JobState.DONE if done
                             else jobs.JobState.CANCELLED)
-        if claim.invoice_id not in invoices:  # a try before this one may have sent it
+        if claim.invoice_id not in invoices:  # an earlier try may have sent it
             return _Started(claim, request, unread=True)
         is_open, balance = invoices[claim.invoice_id]
         if is_open and job.attempts == 1:
@@ -265,19 +266,25 @@ class _Batch:
         if begun.ended is not None or claim is None:
             return _Result(job.payload["claim_id"], request, None, begun.ended)
 
+        def find() -> AgencyCase | None:
+            return ctx.agency.find_case(request.reference, since=claim.transfer_started_at,
+                                        request=request)
+
         def create() -> AgencyCase | None:
-            """Register, unless the invoice stopped being a claim: then never create it;
-            nor while whether it is still owed is unknown (not in the mirror)."""
-            if begun.unread:
-                raise TransientError(unread(claim.invoice_no).message)
+            """Register, unless the invoice stopped being a claim: then never create it."""
             return ctx.agency.register_case(request) if begun.still_owed else None
 
-        try:
-            case = worker.ensure(ctx, job, lambda: ctx.agency.find_case(
-                request.reference, since=claim.transfer_started_at, request=request), create)
-        except CaseRejected as exc:
-            _rejected(ctx, job, claim, exc)
-            return None
+        if begun.unread:  # whether it is still owed is unknown: only an earlier try counts
+            case = worker.call(ctx, find)
+            if case is None:
+                _not_sent(ctx, job, claim)
+                return None
+        else:
+            try:
+                case = worker.ensure(ctx, job, find, create)
+            except CaseRejected as exc:
+                _rejected(ctx, job, claim, exc)
+                return None
         if case is None:
             ctx.report.moved[ClaimList.DROPPED.value] += 1
         else:
@@ -349,6 +356,19 @@ def _rejected(ctx: LinkContext, job: jobs.Job, claim: ClaimRow, exc: CaseRejecte
     ctx.report.blocked.append({**view(claim), "obstacles": found})
 
 
+def _not_sent(ctx: LinkContext, job: jobs.Job, claim: ClaimRow) -> None:
+    """An earlier try did not reach the agency, and the invoice is not in the mirror: the
+    claim goes back to Approved with the reason, cancellable, until the invoice reads."""
+    now = ctx.now()
+    found = [unread(claim.invoice_no).as_dict()]
+    with ctx.tx() as session:
+        ctx.claims.move(session, [claim], ClaimState.APPROVED, now, found[0]["message"],
+                        status=status_for(ClaimList.APPROVED, found),
+                        values={"obstacles": found})
+        jobs.finish(session, job.id, jobs.JobState.CANCELLED, now, found[0]["message"])
+    ctx.report.blocked.append({**view(claim), "obstacles": found})
+
+
 def _failed(ctx: LinkContext, job: jobs.Job, reason: str, state: jobs.JobState) -> None:
     """Unknown whether the agency got it: the claim stays uncancellable (R6) and shows that
     its transfer failed, with what happens next or the command that retries it."""
@@ -380,8 +400,10 @@ def pending_transfers(session: Session, link: str, now: datetime) -> list[ClaimR
         JobRow.run_after <= now)
     ids: list[int] = [p["claim_id"] for p in session.scalars(keys)]
     rows: list[ClaimRow] = []
-    for chunk in chunks(ids):
-        rows.extend(session.scalars(select(ClaimRow).where(ClaimRow.id.in_(chunk))))
+    for chunk in chunks(ids):  # one whose invoice is not in the mirror is not sent
+        rows.extend(session.scalars(select(ClaimRow).join(
+            InvoiceRow, (InvoiceRow.link == ClaimRow.link)
+            & (InvoiceRow.erp_id == ClaimRow.invoice_id)).where(ClaimRow.id.in_(chunk))))
     return rows
 
 

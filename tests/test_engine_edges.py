@@ -283,28 +283,31 @@ def test_a_case_id_longer_than_any_key_is_kept_whole_and_its_case_followed(
     assert h.claim(no)["list"] == "archived"
 
 
-def test_a_transfer_whose_invoice_is_missing_from_the_mirror_waits_and_says_why(
+def test_a_retried_transfer_whose_invoice_left_the_mirror_asks_the_agency_first(
         store: Store, monkeypatch: Any) -> None:
-    """Never so but for a record set aside since (an upgrade that re-reads it): whether the
-    invoice is still owed is unknown, so the claim is neither sent nor dropped."""
+    """A try before may have reached the agency: it is asked; with no case there, the claim
+    goes back to Approved with the reason, cancellable, and nothing is sent or dropped."""
     h = Harness(store, new_world(), call_retries=1, job_backoff="1m")
     no = approved_and_due(h)
     h.world.inject("agency.register", 1)  # the agency is down: the job is tried again
     h.sync()
+    assert h.claim(no)["state"] == "transfer_failed"
     h.advance(minutes=10)
-    pulled = pull.pull_erp
+    lose_after_each_pull(monkeypatch, store, no)
+    looked: list[str] = []
+    find = h.agency.find_case
 
-    def pull_then_lose_it(ctx: Any) -> Any:
-        touched = pulled(ctx)
-        with store.session() as s:
-            s.execute(sa_delete(InvoiceRow).where(InvoiceRow.invoice_no == no))
-        return touched
+    def noted(reference: str, **kw: Any) -> Any:
+        looked.append(reference)
+        return find(reference, **kw)
 
-    monkeypatch.setattr(pull, "pull_erp", pull_then_lose_it)
-    report = h.sync()  # its second try: the agency is asked first, and has no case
-    assert h.cases_for(no) == 0 and h.claim(no)["list"] == "approved"
-    assert any("is not in the store's copy of the ERP" in f.reason for f in report.failures), [
-        f.reason for f in report.failures]
+    monkeypatch.setattr(h.agency, "find_case", noted)
+    h.sync()
+    claim = h.claim(no)
+    assert looked and h.cases_for(no) == 0 and h.world.agency.registrations == 0
+    assert (claim["list"], claim["state"]) == ("approved", "approved")
+    assert claim["status"].startswith(f"Blocked: invoice {no} is not in the store's copy")
+    assert actions.cancel(h.ctx(), [claim["id"]]).ok
 
 
 def test_a_first_transfer_whose_invoice_left_the_mirror_is_not_started(
@@ -328,6 +331,34 @@ def test_a_first_transfer_whose_invoice_left_the_mirror_is_not_started(
         assert (claim["list"], claim["state"]) == ("approved", "approved")
         assert claim["status"].startswith(f"Blocked: invoice {no} is not in the store's copy")
         assert h.cases_for(no) == 0
+        with store.session() as s:  # a dry run would not send it either
+            assert transfer.pending_transfers(s, "test", h.world.now) == []
         h.advance(hours=1)
         h.sync()
     assert actions.cancel(h.ctx(), [claim["id"]]).ok
+
+
+def test_an_excluded_customer_drops_the_claim_though_its_invoice_left_the_mirror(
+        store: Store, monkeypatch: Any) -> None:
+    """R11 is read on the fresh card before anything else: the claim is dropped, not held
+    back for an invoice the store no longer has."""
+    h = Harness(store, new_world(), call_retries=1, job_backoff="1m")
+    no = approved_and_due(h)
+    lose_after_each_pull(monkeypatch, store, no)
+    h.world.erp.exclude_customer("10")
+    h.sync()
+    assert h.claim(no)["list"] == "dropped" and h.cases_for(no) == 0
+
+
+def lose_after_each_pull(monkeypatch: Any, store: Store, invoice_no: str) -> None:
+    """The invoice leaves the store's copy of the ERP right after each pull, as a record set
+    aside by an upgrade would (a pull would otherwise read it back)."""
+    pulled = pull.pull_erp
+
+    def pull_then_lose_it(ctx: Any) -> Any:
+        touched = pulled(ctx)
+        with store.session() as s:
+            s.execute(sa_delete(InvoiceRow).where(InvoiceRow.invoice_no == invoice_no))
+        return touched
+
+    monkeypatch.setattr(pull, "pull_erp", pull_then_lose_it)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import cProfile
 import functools
-import gc
 import io
 import os
 import pstats
@@ -136,9 +135,6 @@ class Phase:
     rss_before_mb: float = 0.0
     peak_rss_mb: float = 0.0
     heap_peak_mb: float | None = None
-    retained_mb: dict[str, float] = field(default_factory=dict)
-    """With ``heap``: Python memory allocated in the phase and still held at its end, by
-    owner (``retained_by_owner``)."""
     steps: dict[str, list[float]] = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))
     """step -> [seconds, statements, calls]"""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -148,31 +144,11 @@ class Phase:
         return self.peak_rss_mb - self.rss_before_mb
 
 
-FRAMES = 25
-"""Frames kept per traced allocation: enough to see whether the mock world asked for it."""
-MOCK_WORLD = ("connector_adapters/mock/", "/bench/")
-"""Code whose allocations are the simulated companies' (and the benchmark's), not the
-connector's: the mock ERP and agency live in the measured process."""
-
-
-def retained_by_owner(snapshot: tracemalloc.Snapshot) -> dict[str, float]:
-    """MB still allocated, split by whether any frame of the allocation's traceback is the
-    mock world's (its records, the agency's new cases) or not (the connector's, with the
-    libraries it called). SQLite's own page caches are C memory and not traced."""
-    owners = {"mock world": 0, "connector": 0}
-    for stat in snapshot.statistics("traceback"):
-        mock = any(any(part in frame.filename for part in MOCK_WORLD)
-                   for frame in stat.traceback)
-        owners["mock world" if mock else "connector"] += stat.size
-    return {owner: size / 2**20 for owner, size in owners.items()}
-
-
 class Meter:
     """Times phases, counts their statements and memory, and breaks them down by step."""
 
-    def __init__(self, counter: StatementCounter, heap: bool | str = False,
+    def __init__(self, counter: StatementCounter, heap: bool = False,
                  profile: str | None = None) -> None:
-        """``heap``: trace Python memory in every phase (True) or in the one named."""
         self.counter = counter
         self.heap = heap
         self.profile = profile
@@ -186,9 +162,8 @@ class Meter:
         self.current = phase
         phase.rss_before_mb = rss_mb()
         reset_peak_rss()
-        traced = self.heap is True or self.heap == name
-        if traced:
-            tracemalloc.start(FRAMES)
+        if self.heap:
+            tracemalloc.start()
         profiler = cProfile.Profile() if self.profile == name else None
         s0, t0 = self.counter.statements, self.counter.transactions
         start = time.perf_counter()
@@ -203,10 +178,8 @@ class Meter:
             phase.statements = self.counter.statements - s0
             phase.transactions = self.counter.transactions - t0
             phase.peak_rss_mb = peak_rss_mb()
-            if traced:
+            if self.heap:
                 phase.heap_peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
-                gc.collect()
-                phase.retained_mb = retained_by_owner(tracemalloc.take_snapshot())
                 tracemalloc.stop()
             if profiler:
                 self.profiles[name] = profile_text(profiler)

@@ -49,11 +49,7 @@ def cli_environment(columns: int) -> Callable[[pytest.MonkeyPatch], Iterator[Non
     return clean_env
 
 
-def close_worlds() -> None:
-    """Close the mock worlds the plugin keeps open, as the end of a process would."""
-    for world in plugin._open.values():
-        world.close()
-    plugin._open.clear()
+close_worlds = plugin.close_worlds
 
 
 def main(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str],

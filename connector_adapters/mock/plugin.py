@@ -52,6 +52,14 @@ def open_world(path: Path) -> World:
     return _open[path]
 
 
+def close_worlds() -> None:
+    """Close every world this process keeps open and forget them, as the end of a process
+    would (tests, and the benchmark's memory count)."""
+    for world in _open.values():
+        world.close()
+    _open.clear()
+
+
 def reset_world(path: Path, world: World) -> World:
     """Make ``world`` the one in folder ``path``, for this process and on disk."""
     path = path.resolve()

@@ -49,9 +49,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _private_file(path: Path) -> None:
     """Create the SQLite file owner-only (0600) before SQLite does, with the umask's mode;
-    its -wal and -shm files take the same mode."""
+    its -wal and -shm files take the same mode. A file that exists is left unopened:
+    closing a descriptor of it would drop every lock this process's own connections to it
+    hold (POSIX locks belong to the process and the file, not to the descriptor)."""
     try:
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return
     except OSError as exc:
         raise ConfigError(f"cannot create the store {path}: {exc.strerror}") from None
 

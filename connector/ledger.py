@@ -156,14 +156,10 @@ def _write(ctx: LinkContext, session: Session, entries: Sequence[LedgerEntry]) -
     ctx.queue(session, queue, now)
 
 
-def _entry_id(reduction: ClaimReduction) -> str:
-    """The id of the ERP ledger entry a reduction was read from (its reference is
-    ``kind:id``)."""
-    return reduction.reference.split(":", 1)[1]
-
-
 def _as_entry(reduction: ClaimReduction, now: datetime) -> LedgerEntry:
-    return LedgerEntry(id=_entry_id(reduction), invoice_id=reduction.invoice_reference,
+    """The ERP ledger entry the reduction was read from (its reference is ``kind:id``)."""
+    return LedgerEntry(id=reduction.reference.split(":", 1)[1],
+                       invoice_id=reduction.invoice_reference,
                        kind=reduction.kind, amount=reduction.amount, on=reduction.on,
                        changed_at=now)
 

@@ -218,18 +218,17 @@ class _Batch:
             # An invoice not in the mirror (set aside since) of a claim never started (its
             # intent moves it, so one still in Approved never reached the agency): not
             # started, so it stays in Approved, cancellable, with the reason.
-            unknown = [claim for _, claim in starting if claim.invoice_id not in invoices
-                       and claim.state == ClaimState.APPROVED.value]
-            unknown_ids = {claim.id for claim in unknown}
-            blocked = [unread(claim.invoice_no).as_dict() for claim in unknown]
+            unknown = {claim.id: [unread(claim.invoice_no).as_dict()]
+                       for _, claim in starting if claim.invoice_id not in invoices
+                       and claim.state == ClaimState.APPROVED.value}
             ctx.claims.update(session, [
-                {"id": claim.id, "obstacles": [reason],
-                 "status": status_for(ClaimList.APPROVED, [reason])}
-                for claim, reason in zip(unknown, blocked, strict=True)], now)
+                {"id": claim_id, "obstacles": found,
+                 "status": status_for(ClaimList.APPROVED, found)}
+                for claim_id, found in unknown.items()], now)
             ctx.claims.move_each(session, [
                 (claim, f"Transfer to the agency started (try {job.attempts})",
                  {"status": "Being sent to the agency"})
-                for job, claim in starting if claim.id not in unknown_ids],
+                for job, claim in starting if claim.id not in unknown],
                 ClaimState.TRANSFERRING, now)
             payloads: list[dict[str, Any]] = []
             for job in claimed:
@@ -345,27 +344,28 @@ class _Result:
 
 def _rejected(ctx: LinkContext, job: jobs.Job, claim: ClaimRow, exc: CaseRejected) -> None:
     """The agency refused: the claim goes back to Approved with the agency's reason (R7)."""
-    now = ctx.now()
-    found = [Obstacle("agency_rejected", f"the agency rejected the case: {exc.reason}",
-                      exc.field).as_dict()]
-    with ctx.tx() as session:
-        ctx.claims.move(session, [claim], ClaimState.APPROVED, now, found[0]["message"],
-                        source="agency", status=status_for(ClaimList.APPROVED, found),
-                        values={"obstacles": found})
-        jobs.finish(session, job.id, jobs.JobState.REJECTED, now, found[0]["message"])
-    ctx.report.blocked.append({**view(claim), "obstacles": found})
+    _back_to_approved(ctx, job, claim, Obstacle(
+        "agency_rejected", f"the agency rejected the case: {exc.reason}", exc.field),
+        jobs.JobState.REJECTED, source="agency")
 
 
 def _not_sent(ctx: LinkContext, job: jobs.Job, claim: ClaimRow) -> None:
     """An earlier try did not reach the agency, and the invoice is not in the mirror: the
     claim goes back to Approved with the reason, cancellable, until the invoice reads."""
+    _back_to_approved(ctx, job, claim, unread(claim.invoice_no), jobs.JobState.CANCELLED,
+                      source="connector")
+
+
+def _back_to_approved(ctx: LinkContext, job: jobs.Job, claim: ClaimRow, obstacle: Obstacle,
+                      end: jobs.JobState, source: str) -> None:
+    """The claim back in Approved, blocked by ``obstacle``; its job ended as ``end``."""
     now = ctx.now()
-    found = [unread(claim.invoice_no).as_dict()]
+    found = [obstacle.as_dict()]
     with ctx.tx() as session:
-        ctx.claims.move(session, [claim], ClaimState.APPROVED, now, found[0]["message"],
-                        status=status_for(ClaimList.APPROVED, found),
+        ctx.claims.move(session, [claim], ClaimState.APPROVED, now, obstacle.message,
+                        source=source, status=status_for(ClaimList.APPROVED, found),
                         values={"obstacles": found})
-        jobs.finish(session, job.id, jobs.JobState.CANCELLED, now, found[0]["message"])
+        jobs.finish(session, job.id, end, now, obstacle.message)
     ctx.report.blocked.append({**view(claim), "obstacles": found})
 
 
